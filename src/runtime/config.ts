@@ -1,0 +1,140 @@
+import { z } from 'zod';
+import { ErrorCodes, RiskstreamError } from './errors.ts';
+
+/**
+ * Configuration: parsed and validated once by the entry point, frozen, passed down as an
+ * argument. Nothing below an entry point reads `process.env`.
+ *
+ * Every option: default and why. Environment overrides are `RISKSTREAM_<SECTION>_<NAME>` in
+ * upper snake case, e.g. `RISKSTREAM_KAFKA_BROKERS=127.0.0.1:9092`,
+ * `RISKSTREAM_RUNTIME_ALLOWED_LATENESS_MS=1200000`. Lists are comma-separated.
+ */
+const kafka = z.strictObject({
+  /** Bootstrap brokers. Default: the local stack's single KRaft broker. */
+  brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']),
+  /** Client id prefix; the process name is appended. */
+  clientId: z.string().min(1).default('riskstream'),
+  /** Prefix for every topic name, so tests and tenants can share a cluster. */
+  topicPrefix: z.string().default(''),
+  /** Consumer session timeout. 10 s keeps failover of a killed worker well inside 15 s. */
+  sessionTimeoutMs: z.number().int().min(6_000).default(10_000),
+  /** Heartbeat interval; Kafka recommends ≤ 1/3 of the session timeout. */
+  heartbeatIntervalMs: z.number().int().min(500).default(2_000),
+});
+
+const redis = z.strictObject({
+  /** Redis URL of the state store. */
+  url: z.string().min(1).default('redis://127.0.0.1:6379'),
+  /** Prefix for every key, so tests and tenants can share one Redis. */
+  keyPrefix: z.string().default('rs'),
+});
+
+const cassandra = z.strictObject({
+  contactPoints: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9042']),
+  /** Single-node local stack runs SimpleSnitch, whose data center is `datacenter1`. */
+  localDataCenter: z.string().min(1).default('datacenter1'),
+  keyspace: z.string().regex(/^[a-z][a-z0-9_]{0,47}$/).default('riskstream'),
+  /** 1 for the local single node; 3 in production (NetworkTopologyStrategy). */
+  replicationFactor: z.number().int().min(1).default(1),
+});
+
+const runtime = z.strictObject({
+  /** Watermark = max event time seen − allowed lateness. 20 minutes, as in the seed design. */
+  allowedLatenessMs: z.number().int().min(0).default(20 * 60_000),
+  /** A partition with no input for this long stops holding timers back (see watermarks). */
+  idlePartitionMs: z.number().int().min(100).default(30_000),
+  /** Mailbox bound per partition, in messages; a full mailbox pauses the partition. */
+  mailboxCapacity: z.number().int().min(1).default(10_000),
+  /** Idle actors are passivated (dropped from memory) beyond this many per worker. */
+  maxActiveActors: z.number().int().min(100).default(200_000),
+  /** Retries of a failing handler before the supervisor dead-letters the message. */
+  handlerRetries: z.number().int().min(0).default(2),
+});
+
+const api = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  /** Events may be at most this far in the future of the API's clock. */
+  maxFutureSkewMs: z.number().int().min(0).default(5 * 60_000),
+  bodyLimitBytes: z.number().int().min(1024).default(1024 * 1024),
+  maxBatchEvents: z.number().int().min(1).default(1000),
+});
+
+const observability = z.strictObject({
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Port of /metrics, /healthz, /readyz for processes without their own HTTP app. */
+  metricsPort: z.number().int().min(0).max(65535).default(9464),
+});
+
+export const configSchema = z.strictObject({
+  kafka: kafka.prefault({}),
+  redis: redis.prefault({}),
+  cassandra: cassandra.prefault({}),
+  runtime: runtime.prefault({}),
+  api: api.prefault({}),
+  observability: observability.prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+type Input = Record<string, Record<string, unknown>>;
+
+/**
+ * Builds the frozen config from defaults, then `overrides` (already structured), then the
+ * environment. Throws CONFIG_INVALID naming every bad field.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = {}, overrides: Input = {}): Readonly<Config> {
+  const input: Input = structuredClone(overrides);
+  for (const [name, raw] of Object.entries(env)) {
+    if (raw === undefined || !name.startsWith('RISKSTREAM_')) continue;
+    const [section, ...rest] = name.slice('RISKSTREAM_'.length).toLowerCase().split('_');
+    if (!section || rest.length === 0) continue;
+    const field = rest.map((part, i) => (i === 0 ? part : part[0]!.toUpperCase() + part.slice(1))).join('');
+    const shape = (configSchema.shape as Record<string, z.ZodType>)[section];
+    if (!shape) throw invalid(`${name}: unknown config section "${section}"`);
+    input[section] = { ...(input[section] ?? {}), [field]: coerceEnv(raw, fieldKind(section, field)) };
+  }
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    throw invalid(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  }
+  checkCrossFields(parsed.data);
+  return deepFreeze(parsed.data);
+}
+
+function checkCrossFields(config: Config): void {
+  if (config.kafka.heartbeatIntervalMs * 3 > config.kafka.sessionTimeoutMs) {
+    throw invalid('kafka.heartbeatIntervalMs must be at most a third of kafka.sessionTimeoutMs');
+  }
+}
+
+type Kind = 'number' | 'list' | 'string';
+const defaults = configSchema.parse({}) as unknown as Record<string, Record<string, unknown>>;
+
+function fieldKind(section: string, field: string): Kind {
+  const value = defaults[section]?.[field];
+  if (value === undefined) throw invalid(`RISKSTREAM_${section.toUpperCase()}: unknown field "${field}"`);
+  if (typeof value === 'number') return 'number';
+  if (Array.isArray(value)) return 'list';
+  return 'string';
+}
+
+function coerceEnv(raw: string, kind: Kind): unknown {
+  if (kind === 'list') return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (kind === 'number') {
+    const n = Number(raw);
+    return raw.trim() === '' || !Number.isFinite(n) ? raw : n;
+  }
+  return raw;
+}
+
+function invalid(message: string): RiskstreamError {
+  return new RiskstreamError(ErrorCodes.configInvalid, `invalid configuration: ${message}`);
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
