@@ -1,0 +1,153 @@
+/**
+ * The actor API. An actor type is data plus a pure transition:
+ *
+ *   handle(state, message, ctx) → { state, effects }
+ *
+ * It may not read the clock, draw random numbers or do I/O. Time comes from the message (event
+ * time) or from `ctx.watermarkMs`; everything the outside world should see is returned as an
+ * effect, which the host performs after the new state is durably committed (outbox).
+ */
+
+/** Versioned state codec. `decode` receives the version the state was written with. */
+export interface StateCodec<S> {
+  readonly version: number;
+  encode(state: S): string;
+  /** Must accept every version ≤ `version` (migrate older shapes) and throw on newer ones. */
+  decode(raw: string, version: number): S;
+}
+
+/** Emit a record to a Kafka topic. `topic` is the logical name; the host applies the prefix. */
+export interface EmitEffect {
+  readonly type: 'emit';
+  readonly topic: string;
+  readonly key: string;
+  readonly value: string;
+}
+
+/**
+ * Upsert a row into a named sink (Cassandra table). Sinks must be idempotent: re-running the
+ * same upsert after a crash overwrites the same key with the same value.
+ */
+export interface UpsertEffect {
+  readonly type: 'upsert';
+  readonly sink: string;
+  readonly row: Readonly<Record<string, unknown>>;
+}
+
+/** Schedule an event-time timer for this actor: `onTimer` runs once the watermark reaches `atMs`. */
+export interface TimerEffect {
+  readonly type: 'timer';
+  readonly atMs: number;
+  readonly tag: string;
+}
+
+export type Effect = EmitEffect | UpsertEffect | TimerEffect;
+/** Effects that leave the process (the outbox carries these). */
+export type OutputEffect = EmitEffect | UpsertEffect;
+
+export interface Transition<S> {
+  readonly state: S;
+  readonly effects: readonly Effect[];
+}
+
+/** Read-only facts about where a message sits. */
+export interface HandleContext {
+  readonly key: string;
+  readonly partition: number;
+  readonly offset: string;
+  /** The partition's watermark before this message. */
+  readonly watermarkMs: number;
+}
+
+export interface TimerFire {
+  readonly tag: string;
+  readonly atMs: number;
+}
+
+export interface TimerContext {
+  readonly key: string;
+  readonly partition: number;
+  readonly watermarkMs: number;
+}
+
+/**
+ * One actor type. `M` is the decoded input message shared by every actor type on the same input
+ * topic (the host decodes each record once).
+ */
+export interface ActorType<S, M> {
+  /** Stable name; part of every state key. Never rename a deployed actor type. */
+  readonly name: string;
+  /** Which actor instance a message belongs to. `undefined` skips this actor type. */
+  keyOf(message: M): string | undefined;
+  initialState(key: string): S;
+  readonly codec: StateCodec<S>;
+  handle(state: S, message: M, ctx: HandleContext): Transition<S>;
+  onTimer?(state: S, timer: TimerFire, ctx: TimerContext): Transition<S>;
+  /**
+   * Stateless actors (for example the re-keyer) keep no state: the host neither loads nor stores
+   * one, which keeps them free.
+   */
+  readonly stateless?: boolean;
+}
+
+/** How the host reads an input topic: decoding, dedup identity, event time. */
+export interface InputSpec<M> {
+  /** Logical topic name (the host applies the configured prefix). */
+  readonly topic: string;
+  /** Throws on bytes that are not a valid message; the record is dead-lettered as invalid. */
+  decode(value: Buffer): M;
+  /** Dedup identity: a message whose id was already seen within the horizon is skipped. */
+  idOf(message: M): string;
+  eventTimeOf(message: M): number;
+  /**
+   * What to do with events older than the partition watermark. `dlq` (default) routes them to
+   * the late dead-letter topic. `accept` is for re-keyed topics, whose order is shuffled by
+   * re-publishing: lateness was already decided upstream.
+   */
+  readonly late?: 'dlq' | 'accept';
+}
+
+/** A runnable unit: one input topic and the actor types fed by it. */
+export interface Pipeline<M> {
+  readonly name: string;
+  readonly input: InputSpec<M>;
+  readonly actors: readonly ActorType<unknown, M>[];
+}
+
+/** Erases an actor's state type so actors with different states share one list. */
+export function erase<S, M>(actor: ActorType<S, M>): ActorType<unknown, M> {
+  return actor as unknown as ActorType<unknown, M>;
+}
+
+/** A JSON codec for plain-data state with an optional migration from older versions. */
+export function jsonCodec<S>(version: number, migrate?: (old: unknown, from: number) => S): StateCodec<S> {
+  return {
+    version,
+    encode: (state) => JSON.stringify(state),
+    decode: (raw, from) => {
+      if (from > version) throw new Error(`state version ${from} is newer than this code (${version})`);
+      const parsed: unknown = JSON.parse(raw);
+      if (from === version) return parsed as S;
+      if (!migrate) throw new Error(`no migration from state version ${from} to ${version}`);
+      return migrate(parsed, from);
+    },
+  };
+}
+
+/**
+ * A re-keyer: republishes every accepted message to `toTopic` keyed by `keyOf`, so a downstream
+ * pipeline owns those keys. Re-publishing after a crash can duplicate; downstream dedup by id.
+ */
+export function rekeyer<M>(name: string, toTopic: string, keyOf: (m: M) => string | undefined, encode: (m: M) => string): ActorType<unknown, M> {
+  return {
+    name,
+    stateless: true,
+    keyOf,
+    initialState: () => null,
+    codec: jsonCodec(1),
+    handle: (state, message, ctx) => ({
+      state,
+      effects: [{ type: 'emit', topic: toTopic, key: ctx.key, value: encode(message) }],
+    }),
+  };
+}
