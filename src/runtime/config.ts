@@ -58,6 +58,32 @@ const api = z.strictObject({
   maxFutureSkewMs: z.number().int().min(0).default(5 * 60_000),
   bodyLimitBytes: z.number().int().min(1024).default(1024 * 1024),
   maxBatchEvents: z.number().int().min(1).default(1000),
+  /** Accepted clock difference of a signed request's `t` (also its replay window). */
+  signatureToleranceMs: z.number().int().min(1_000).default(5 * 60_000),
+  /** Default per-key rate limit in events/s (a key record may override it). */
+  rateLimitEventsPerSec: z.number().int().min(1).default(50_000),
+  /** Token-bucket capacity in seconds of the rate (never below maxBatchEvents). */
+  rateLimitBurstSec: z.number().min(0).default(2),
+  /** API-key lookups are cached this long; it bounds how late a revocation bites. */
+  keyCacheTtlMs: z.number().int().min(0).default(5_000),
+  /** Idle producer waits this long for more requests to share a produce request. */
+  kafkaLingerMs: z.number().int().min(0).default(1),
+  /** Records per produce request (whole HTTP requests are never split). */
+  kafkaMaxBatchRecords: z.number().int().min(1).default(5_000),
+  /** A request whose events are not acknowledged by then gets 503 (retry is safe by event_id). */
+  kafkaSendTimeoutMs: z.number().int().min(100).default(5_000),
+});
+
+/** Bronze archiver: payments.events → Parquet by event date (own group, own process). */
+const bronze = z.strictObject({
+  /** Root directory of the lake's bronze layer. */
+  dir: z.string().min(1).default('data/bronze'),
+  /** Consumer group; separate from the stream workers so archiving never slows them. */
+  groupId: z.string().min(1).default('riskstream-bronze'),
+  /** A partition's buffer is written as one segment when it holds this many records... */
+  segmentMaxRecords: z.number().int().min(1).default(100_000),
+  /** ...or when its oldest record has waited this long. */
+  segmentMaxAgeMs: z.number().int().min(100).default(10_000),
 });
 
 const observability = z.strictObject({
@@ -72,6 +98,7 @@ export const configSchema = z.strictObject({
   cassandra: cassandra.prefault({}),
   runtime: runtime.prefault({}),
   api: api.prefault({}),
+  bronze: bronze.prefault({}),
   observability: observability.prefault({}),
 });
 

@@ -1,0 +1,68 @@
+/**
+ * Decoded actor states kept in memory between batches, per partition, with a global bound.
+ * Every entry is clean after a commit (the store has the same value), so evicting one
+ * ("passivation") never loses anything: the next message for that key reloads it.
+ *
+ * Maps keep insertion order; touching an entry re-inserts it, so iteration order is LRU first.
+ */
+export class ActorCache {
+  readonly #byPartition = new Map<number, Map<string, unknown>>();
+  readonly #maxEntries: number;
+  #size = 0;
+  /** Count of evictions, exported as a metric. */
+  passivated = 0;
+
+  constructor(maxEntries: number) {
+    this.#maxEntries = maxEntries;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get(partition: number, id: string): unknown {
+    const map = this.#byPartition.get(partition);
+    if (!map || !map.has(id)) return undefined;
+    const value = map.get(id);
+    map.delete(id);
+    map.set(id, value);
+    return value;
+  }
+
+  has(partition: number, id: string): boolean {
+    return this.#byPartition.get(partition)?.has(id) ?? false;
+  }
+
+  set(partition: number, id: string, value: unknown): void {
+    let map = this.#byPartition.get(partition);
+    if (!map) {
+      map = new Map();
+      this.#byPartition.set(partition, map);
+    }
+    if (map.has(id)) map.delete(id);
+    else this.#size += 1;
+    map.set(id, value);
+  }
+
+  /** Drops everything of a partition (revoked or fenced). */
+  dropPartition(partition: number): void {
+    const map = this.#byPartition.get(partition);
+    if (!map) return;
+    this.#size -= map.size;
+    this.#byPartition.delete(partition);
+  }
+
+  /** Evicts least recently used entries, spread over partitions, until within the bound. */
+  passivate(): void {
+    while (this.#size > this.#maxEntries) {
+      for (const map of this.#byPartition.values()) {
+        const oldest = map.keys().next();
+        if (oldest.done) continue;
+        map.delete(oldest.value);
+        this.#size -= 1;
+        this.passivated += 1;
+        if (this.#size <= this.#maxEntries) return;
+      }
+    }
+  }
+}

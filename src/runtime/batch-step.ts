@@ -1,0 +1,187 @@
+import type { ActorType, Effect, OutputEffect, Pipeline, Transition } from './actor.ts';
+import type { ActorCache } from './actor-cache.ts';
+import { deadLetterEffect, DlqTopics } from './dead-letter.ts';
+import { ErrorCodes } from './errors.ts';
+import type { DedupMark, StateWrite, StoredTimer } from './store.ts';
+import { parseTimerId, stateId, timerId } from './store.ts';
+import { classifyHandlerFailure } from './supervisor.ts';
+import type { TimerIndex } from './timer-index.ts';
+import type { InputRecord } from './source.ts';
+
+/**
+ * One partition batch, computed in memory: the deterministic heart of the runtime. Given the
+ * records (in offset order), the dedup answers and loaded states, it runs every actor, advances
+ * the watermark, fires due timers and returns everything the atomic commit needs. It performs
+ * no I/O, so the host can throw the whole result away if the commit is refused.
+ */
+export interface DecodedItem<M> {
+  readonly record: InputRecord;
+  readonly message?: M;
+  readonly id?: string;
+  readonly eventTimeMs?: number;
+  readonly error?: Error;
+}
+
+export interface StepInput<M> {
+  readonly pipeline: Pipeline<M>;
+  readonly topic: string;
+  readonly items: readonly DecodedItem<M>[];
+  readonly seen: ReadonlySet<string>;
+  readonly cache: ActorCache;
+  readonly timers: TimerIndex;
+  readonly partition: number;
+  readonly maxEventTimeMs: number;
+  readonly watermarkMs: number;
+  readonly allowedLatenessMs: number;
+  readonly handlerRetries: number;
+  readonly nowMs: number;
+}
+
+export interface StepOutput {
+  readonly states: Map<string, unknown>;
+  readonly dedup: DedupMark[];
+  readonly timersAdd: StoredTimer[];
+  readonly timersRemove: string[];
+  readonly effects: OutputEffect[];
+  readonly maxEventTimeMs: number;
+  readonly watermarkMs: number;
+  readonly counts: { processed: number; duplicate: number; late: number; invalid: number; failed: number; timers: number };
+  readonly actorMessages: Map<string, number>;
+}
+
+export function runBatchStep<M>(input: StepInput<M>): StepOutput {
+  const out: StepOutput = {
+    states: new Map(),
+    dedup: [],
+    timersAdd: [],
+    timersRemove: [],
+    effects: [],
+    maxEventTimeMs: input.maxEventTimeMs,
+    watermarkMs: input.watermarkMs,
+    counts: { processed: 0, duplicate: 0, late: 0, invalid: 0, failed: 0, timers: 0 },
+    actorMessages: new Map(),
+  };
+  const state = { maxEt: input.maxEventTimeMs, wm: input.watermarkMs };
+  const inBatch = new Set<string>();
+  const lateMode = input.pipeline.input.late ?? 'dlq';
+  for (const item of input.items) {
+    if (item.error || item.message === undefined || item.id === undefined || item.eventTimeMs === undefined) {
+      out.counts.invalid += 1;
+      out.effects.push(letter(input, item, DlqTopics.invalid, ErrorCodes.decodeFailed, item.error));
+      continue;
+    }
+    const et = item.eventTimeMs;
+    if (lateMode === 'dlq' && et < state.wm) {
+      out.counts.late += 1;
+      out.effects.push(
+        deadLetterEffect({
+          topic: input.topic, record: item.record, dlqTopic: DlqTopics.late, code: ErrorCodes.lateEvent,
+          reason: `event time ${et} is behind the watermark ${state.wm}`, eventTimeMs: et, watermarkMs: state.wm, nowMs: input.nowMs,
+        }),
+      );
+      continue;
+    }
+    if (input.seen.has(item.id) || inBatch.has(item.id)) {
+      out.counts.duplicate += 1;
+      continue;
+    }
+    inBatch.add(item.id);
+    out.dedup.push({ id: item.id, eventTimeMs: et });
+    out.counts.processed += 1;
+    for (const actor of input.pipeline.actors) runActor(input, out, actor, item, state.wm);
+    if (et > state.maxEt) {
+      state.maxEt = et;
+      state.wm = Math.max(state.wm, et - input.allowedLatenessMs);
+    }
+  }
+  out.counts.timers += fireDueTimers(input, out, state.wm);
+  Object.assign(out, { maxEventTimeMs: state.maxEt, watermarkMs: state.wm });
+  return out;
+}
+
+/** Fires every timer due at `watermarkMs`, including ones scheduled by timers that just fired. */
+export function fireDueTimers<M>(input: StepInput<M>, out: StepOutput, watermarkMs: number): number {
+  let fired = 0;
+  for (let due = input.timers.popDue(watermarkMs); due.length > 0; due = input.timers.popDue(watermarkMs)) {
+    for (const timer of due) {
+      fired += 1;
+      out.timersRemove.push(timer.id);
+      const { actorType, key, tag } = parseTimerId(timer.id);
+      const actor = input.pipeline.actors.find((a) => a.name === actorType);
+      if (!actor?.onTimer) continue;
+      const id = stateId(actor.name, key);
+      const current = currentState(input, out, actor, key, id);
+      const ctx = { key, partition: input.partition, watermarkMs };
+      const transition = actor.onTimer(current, { tag, atMs: timer.atMs }, ctx);
+      apply(input, out, actor, key, id, transition);
+    }
+  }
+  return fired;
+}
+
+function runActor<M>(input: StepInput<M>, out: StepOutput, actor: ActorType<unknown, M>, item: DecodedItem<M>, wm: number): void {
+  const message = item.message as M;
+  const key = actor.keyOf(message);
+  if (key === undefined) return;
+  const id = stateId(actor.name, key);
+  const current = actor.stateless ? null : currentState(input, out, actor, key, id);
+  const ctx = { key, partition: input.partition, offset: item.record.offset, watermarkMs: wm };
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const transition = actor.handle(current, message, ctx);
+      apply(input, out, actor, key, id, transition);
+      out.actorMessages.set(actor.name, (out.actorMessages.get(actor.name) ?? 0) + 1);
+      return;
+    } catch (err) {
+      if (classifyHandlerFailure(attempt, input.handlerRetries) === 'retry') continue;
+      out.counts.failed += 1;
+      out.effects.push(letter(input, item, DlqTopics.processing, ErrorCodes.handlerFailed, err, actor.name));
+      return;
+    }
+  }
+}
+
+function currentState<M>(input: StepInput<M>, out: StepOutput, actor: ActorType<unknown, M>, key: string, id: string): unknown {
+  if (out.states.has(id)) return out.states.get(id);
+  const cached = input.cache.get(input.partition, id);
+  return cached === undefined ? actor.initialState(key) : cached;
+}
+
+function apply<M>(input: StepInput<M>, out: StepOutput, actor: ActorType<unknown, M>, key: string, id: string, transition: Transition<unknown>): void {
+  if (!actor.stateless) out.states.set(id, transition.state);
+  for (const effect of transition.effects as readonly Effect[]) {
+    if (effect.type === 'timer') {
+      const tid = timerId(actor.name, key, effect.tag);
+      input.timers.set(tid, effect.atMs);
+      out.timersAdd.push({ id: tid, atMs: effect.atMs });
+    } else {
+      out.effects.push(effect);
+    }
+  }
+}
+
+function letter<M>(input: StepInput<M>, item: DecodedItem<M>, dlqTopic: string, code: string, err: unknown, actorType?: string): OutputEffect {
+  const error = err instanceof Error ? err : new Error(String(err ?? 'undecodable record'));
+  return deadLetterEffect({
+    topic: input.topic, record: item.record, dlqTopic, code, reason: error.message, errorClass: error.name,
+    ...(actorType === undefined ? {} : { actorType }),
+    ...(item.eventTimeMs === undefined ? {} : { eventTimeMs: item.eventTimeMs }),
+    nowMs: input.nowMs,
+  });
+}
+
+/** Encodes a state for the store: `v<codec version>:<payload>`. */
+export function encodeState<S, M>(actor: ActorType<S, M>, state: S): string {
+  return `v${actor.codec.version}:${actor.codec.encode(state)}`;
+}
+
+export function toStateWrites<M>(pipeline: Pipeline<M>, states: Map<string, unknown>): StateWrite[] {
+  const writes: StateWrite[] = [];
+  for (const [id, state] of states) {
+    const name = id.slice(0, id.indexOf('\u0000'));
+    const actor = pipeline.actors.find((a) => a.name === name);
+    if (!actor) continue;
+    writes.push({ id, value: state === undefined ? null : encodeState(actor, state) });
+  }
+  return writes;
+}

@@ -1,0 +1,156 @@
+import type { Pipeline } from './actor.ts';
+import { ActorCache } from './actor-cache.ts';
+import type { Logger } from './logger.ts';
+import { PartitionTask, type TaskSettings } from './partition-task.ts';
+import type { RuntimeMetrics } from './runtime-metrics.ts';
+import type { EffectSink } from './sink.ts';
+import type { BatchOutcome, InputRecord } from './source.ts';
+import type { PartitionRef, StateStore } from './store.ts';
+
+export interface HostSettings extends TaskSettings {
+  /** A partition without input for this long is idle: its watermark may follow the others. */
+  readonly idlePartitionMs: number;
+  /** Upper bound of actor states kept in memory; beyond it the least recently used are dropped. */
+  readonly maxActiveActors: number;
+}
+
+export interface HostDeps<M> {
+  readonly pipeline: Pipeline<M>;
+  readonly group: string;
+  /** Physical input topic name (prefix applied). */
+  readonly topic: string;
+  readonly store: StateStore;
+  readonly sink: EffectSink;
+  readonly clock: () => number;
+  readonly settings: HostSettings;
+  readonly metrics: RuntimeMetrics;
+  readonly logger: Logger;
+}
+
+/**
+ * Hosts one pipeline's actors for the partitions this worker owns. The driver (Kafka adapter or
+ * a test) reports assignments and hands over batches; the host serialises all work on one
+ * partition (one writer per key follows from one writer per partition).
+ */
+export class ActorHost<M> {
+  readonly #deps: HostDeps<M>;
+  readonly #cache: ActorCache;
+  readonly #tasks = new Map<number, PartitionTask<M>>();
+  readonly #locks = new Map<number, Promise<unknown>>();
+  #assigned = new Set<number>();
+  /** Partitions fenced away since the last assignment: never re-claimed until assigned again,
+   *  so a zombie's leftover batches cannot steal a partition back from its new owner. */
+  readonly #lost = new Set<number>();
+
+  constructor(deps: HostDeps<M>) {
+    this.#deps = deps;
+    this.#cache = new ActorCache(deps.settings.maxActiveActors);
+  }
+
+  get assigned(): ReadonlySet<number> {
+    return this.#assigned;
+  }
+
+  /** Partitions currently claimed, with their durable watermark. */
+  claimed(): Map<number, { epoch: number; watermarkMs: number; nextOffset: string | null }> {
+    return new Map([...this.#tasks].map(([p, t]) => [p, { epoch: t.epoch, watermarkMs: t.watermarkMs, nextOffset: t.nextOffset }]));
+  }
+
+  /**
+   * New assignment after a rebalance: forget revoked partitions (everything they did is already
+   * committed), claim new ones at once so a zombie predecessor is fenced early and timers left by
+   * a crashed owner catch up even if no new input arrives.
+   */
+  async onAssignment(partitions: readonly number[]): Promise<void> {
+    const next = new Set(partitions);
+    this.#deps.metrics.rebalances.inc({ pipeline: this.#deps.pipeline.name });
+    for (const p of this.#assigned) {
+      if (!next.has(p)) await this.#withLock(p, async () => this.#forget(p));
+    }
+    this.#assigned = next;
+    this.#lost.clear();
+    await Promise.all([...next].map((p) => this.#withLock(p, () => this.#ensureTask(p))));
+  }
+
+  handleBatch(partition: number, records: readonly InputRecord[]): Promise<BatchOutcome> {
+    return this.#withLock(partition, async () => {
+      if (this.#lost.has(partition)) return { kind: 'lost' } as const;
+      const task = await this.#ensureTask(partition);
+      try {
+        const outcome = await task.processBatch(records);
+        if (outcome.kind === 'lost') this.#markLost(partition);
+        this.#cache.passivate();
+        this.#deps.metrics.activeActors.set({ pipeline: this.#deps.pipeline.name }, this.#cache.size);
+        return outcome;
+      } catch (err) {
+        // The task may have advanced in memory past what was committed: discard it and claim
+        // again on the next attempt.
+        this.#forget(partition);
+        this.#deps.metrics.retries.inc({ pipeline: this.#deps.pipeline.name });
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Idle policy: a partition without input for `idlePartitionMs` takes the highest watermark of
+   * this worker's partitions, so one quiet partition does not hold its timers back forever.
+   */
+  async tickIdle(): Promise<void> {
+    const now = this.#deps.clock();
+    let target = Number.NEGATIVE_INFINITY;
+    for (const task of this.#tasks.values()) target = Math.max(target, task.watermarkMs);
+    for (const [p, task] of [...this.#tasks]) {
+      if (now - task.lastInputAtMs < this.#deps.settings.idlePartitionMs || !task.hasTimers) continue;
+      await this.#withLock(p, async () => {
+        const current = this.#tasks.get(p);
+        if (!current) return;
+        try {
+          if (!(await current.advanceIdle(target))) this.#markLost(p);
+        } catch (err) {
+          this.#forget(p);
+          this.#deps.logger.warn({ err, partition: p }, 'idle advance failed; will retry');
+        }
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.#locks.values()]);
+    for (const p of [...this.#tasks.keys()]) this.#forget(p);
+  }
+
+  async #ensureTask(partition: number): Promise<PartitionTask<M>> {
+    const existing = this.#tasks.get(partition);
+    if (existing) return existing;
+    const { pipeline, group, topic, store, sink, clock, settings, metrics, logger } = this.#deps;
+    const ref: PartitionRef = { group, topic, partition };
+    const task = await PartitionTask.claim(
+      { pipeline, topic, store, sink, cache: this.#cache, clock, settings, metrics, logger },
+      ref,
+    );
+    this.#tasks.set(partition, task);
+    return task;
+  }
+
+  #markLost(partition: number): void {
+    this.#lost.add(partition);
+    this.#forget(partition);
+  }
+
+  #forget(partition: number): void {
+    this.#tasks.delete(partition);
+    this.#cache.dropPartition(partition);
+  }
+
+  #withLock<T>(partition: number, work: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(partition) ?? Promise.resolve();
+    const run = previous.then(work, work);
+    const tail = run.catch(() => undefined);
+    this.#locks.set(partition, tail);
+    void tail.then(() => {
+      if (this.#locks.get(partition) === tail) this.#locks.delete(partition);
+    });
+    return run;
+  }
+}

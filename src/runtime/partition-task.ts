@@ -1,0 +1,257 @@
+import type { Pipeline } from './actor.ts';
+import type { ActorCache } from './actor-cache.ts';
+import { type DecodedItem, runBatchStep, fireDueTimers, type StepOutput, toStateWrites } from './batch-step.ts';
+import { ErrorCodes, RiskstreamError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import type { RuntimeMetrics } from './runtime-metrics.ts';
+import type { EffectSink } from './sink.ts';
+import { type BatchOutcome, type InputRecord, nextOffsetOf, offsetNumber } from './source.ts';
+import { type OutboxEntry, type PartitionRef, type StateStore, stateId } from './store.ts';
+import { TimerIndex } from './timer-index.ts';
+
+export interface TaskSettings {
+  readonly allowedLatenessMs: number;
+  readonly handlerRetries: number;
+  /** Largest slice of a fetched batch committed at once (the mailbox bound). */
+  readonly maxBatchRecords: number;
+}
+
+export interface TaskDeps<M> {
+  readonly pipeline: Pipeline<M>;
+  /** Physical topic name (with prefix), as recorded in dead letters. */
+  readonly topic: string;
+  readonly store: StateStore;
+  readonly sink: EffectSink;
+  readonly cache: ActorCache;
+  readonly clock: () => number;
+  readonly settings: TaskSettings;
+  readonly metrics: RuntimeMetrics;
+  readonly logger: Logger;
+}
+
+/**
+ * Ownership of one partition by this worker, from claim to loss. Holds the durable position
+ * (offset, watermark, timers) as last committed. Any failure makes the task unusable: the host
+ * discards it and claims again, so in-memory state never runs ahead of the store.
+ */
+export class PartitionTask<M> {
+  readonly ref: PartitionRef;
+  readonly #deps: TaskDeps<M>;
+  readonly #timers: TimerIndex;
+  #epoch: number;
+  #nextOffset: string | null;
+  #maxEventTimeMs: number;
+  #watermarkMs: number;
+  #pending: OutboxEntry[];
+  #seeked = false;
+  lastInputAtMs: number;
+
+  private constructor(deps: TaskDeps<M>, ref: PartitionRef, claim: Awaited<ReturnType<StateStore['claim']>>) {
+    this.#deps = deps;
+    this.ref = ref;
+    this.#epoch = claim.epoch;
+    this.#nextOffset = claim.nextOffset;
+    this.#maxEventTimeMs = claim.maxEventTimeMs;
+    this.#watermarkMs = claim.watermarkMs;
+    this.#timers = new TimerIndex(claim.timers);
+    this.#pending = [...claim.outbox];
+    this.lastInputAtMs = deps.clock();
+  }
+
+  /** Claims the partition (fencing any previous owner) and drains what it left in the outbox. */
+  static async claim<M>(deps: TaskDeps<M>, ref: PartitionRef): Promise<PartitionTask<M>> {
+    const claim = await deps.store.claim(ref);
+    deps.cache.dropPartition(ref.partition);
+    const task = new PartitionTask(deps, ref, claim);
+    deps.logger.info({ partition: ref.partition, epoch: claim.epoch, nextOffset: claim.nextOffset, outbox: claim.outbox.length }, 'partition claimed');
+    return task;
+  }
+
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  get watermarkMs(): number {
+    return this.#watermarkMs;
+  }
+
+  get nextOffset(): string | null {
+    return this.#nextOffset;
+  }
+
+  get hasTimers(): boolean {
+    return this.#timers.size > 0;
+  }
+
+  /** Processes one fetched batch (records in offset order). */
+  async processBatch(records: readonly InputRecord[]): Promise<BatchOutcome> {
+    if (!(await this.drainPending())) return { kind: 'lost' };
+    const start = this.#nextOffset;
+    const fresh = start === null ? records : records.filter((r) => offsetNumber(r.offset) >= offsetNumber(start));
+    const first = fresh[0];
+    if (!first) return { kind: 'processed', lastOffset: null };
+    if (start !== null && !this.#seeked && offsetNumber(first.offset) > offsetNumber(start)) {
+      // The fetch position is ahead of the durable position (Kafka's committed offset is only a
+      // hint): go back once, so nothing between them is skipped.
+      this.#seeked = true;
+      return { kind: 'seek', offset: start };
+    }
+    this.#seeked = true;
+    this.lastInputAtMs = this.#deps.clock();
+    const max = this.#deps.settings.maxBatchRecords;
+    for (let i = 0; i < fresh.length; i += max) {
+      const slice = fresh.slice(i, i + max);
+      if (!(await this.#step(slice))) return { kind: 'lost' };
+    }
+    return { kind: 'processed', lastOffset: fresh[fresh.length - 1]!.offset };
+  }
+
+  /**
+   * Advances an idle partition's watermark (see the host's idle policy) and fires timers that
+   * became due. Commits only when something fired.
+   */
+  async advanceIdle(watermarkMs: number): Promise<boolean> {
+    if (watermarkMs <= this.#watermarkMs || this.#nextOffset === null) return true;
+    const due = this.#timers.peekTime();
+    if (due === undefined || due > watermarkMs) return true;
+    if (!(await this.drainPending())) return false;
+    const input = this.#stepInput([]);
+    const out = emptyOutput(this.#maxEventTimeMs, watermarkMs);
+    out.counts.timers += fireDueTimers(input, out, watermarkMs);
+    return this.#commit(out, this.#nextOffset, this.#nextOffset, 0);
+  }
+
+  async #step(records: readonly InputRecord[]): Promise<boolean> {
+    const { pipeline, store } = this.#deps;
+    const items = records.map((record) => decode(pipeline, record));
+    const ids = [...new Set(items.flatMap((item) => (item.id === undefined ? [] : [item.id])))];
+    const flags = ids.length > 0 ? await store.seen(this.ref, ids) : [];
+    const seen = new Set(ids.filter((_, i) => flags[i]));
+    await this.#loadStates(items);
+    const out = runBatchStep({ ...this.#stepInput(items), seen });
+    const from = this.#nextOffset ?? records[0]!.offset;
+    return this.#commit(out, from, nextOffsetOf(records[records.length - 1]!.offset), records.length);
+  }
+
+  #stepInput(items: readonly DecodedItem<M>[]) {
+    const { pipeline, topic, cache, settings, clock } = this.#deps;
+    return {
+      pipeline, topic, items, seen: new Set<string>(), cache, timers: this.#timers, partition: this.ref.partition,
+      maxEventTimeMs: this.#maxEventTimeMs, watermarkMs: this.#watermarkMs, allowedLatenessMs: settings.allowedLatenessMs,
+      handlerRetries: settings.handlerRetries, nowMs: clock(),
+    };
+  }
+
+  /** Loads, in one store call, the states of every actor this slice touches that is not cached. */
+  async #loadStates(items: readonly DecodedItem<M>[]): Promise<void> {
+    const { pipeline, cache, store } = this.#deps;
+    const missing = new Map<string, { actor: (typeof pipeline.actors)[number]; key: string }>();
+    for (const item of items) {
+      if (item.message === undefined) continue;
+      for (const actor of pipeline.actors) {
+        if (actor.stateless) continue;
+        const key = actor.keyOf(item.message);
+        if (key === undefined) continue;
+        const id = stateId(actor.name, key);
+        if (!missing.has(id) && !cache.has(this.ref.partition, id)) missing.set(id, { actor, key });
+      }
+    }
+    if (missing.size === 0) return;
+    const ids = [...missing.keys()];
+    const values = await store.loadStates(this.ref, ids);
+    ids.forEach((id, i) => {
+      const raw = values[i];
+      const { actor, key } = missing.get(id)!;
+      cache.set(this.ref.partition, id, raw == null ? actor.initialState(key) : decodeState(actor, raw, id));
+    });
+  }
+
+  async #commit(out: StepOutput, fromOffset: string, nextOffset: string, records: number): Promise<boolean> {
+    const { pipeline, store, metrics, cache } = this.#deps;
+    const states = toStateWrites(pipeline, out.states);
+    const started = performance.now();
+    const result = await store.commit({
+      ref: this.ref, epoch: this.#epoch, fromOffset, nextOffset, states, dedup: out.dedup,
+      dedupPruneBelowMs: out.watermarkMs - this.#deps.settings.allowedLatenessMs,
+      timersAdd: out.timersAdd, timersRemove: out.timersRemove, effects: out.effects,
+      maxEventTimeMs: out.maxEventTimeMs, watermarkMs: out.watermarkMs,
+    });
+    metrics.commitSeconds.observe({ pipeline: pipeline.name }, (performance.now() - started) / 1000);
+    if (!result.ok) {
+      metrics.fenced.inc({ pipeline: pipeline.name });
+      this.#deps.logger.warn({ partition: this.ref.partition, reason: result.reason, epoch: this.#epoch }, 'commit refused: partition lost');
+      return false;
+    }
+    for (const [id, state] of out.states) cache.set(this.ref.partition, id, state);
+    this.#nextOffset = nextOffset;
+    this.#maxEventTimeMs = out.maxEventTimeMs;
+    this.#watermarkMs = out.watermarkMs;
+    this.#record(out, states, records);
+    if (result.outboxSeq !== null) this.#pending.push({ seq: result.outboxSeq, effects: out.effects });
+    return this.drainPending();
+  }
+
+  /** Performs committed effects in order, then acknowledges them. False when fenced. */
+  async drainPending(): Promise<boolean> {
+    if (this.#pending.length === 0) return true;
+    const { sink, store, metrics, pipeline } = this.#deps;
+    const started = performance.now();
+    const last = this.#pending[this.#pending.length - 1]!;
+    await sink.perform(this.#pending.flatMap((entry) => entry.effects));
+    for (const entry of this.#pending) for (const e of entry.effects) metrics.effectsOut.inc({ kind: e.type });
+    this.#pending = [];
+    metrics.drainSeconds.observe({ pipeline: pipeline.name }, (performance.now() - started) / 1000);
+    return store.ackOutbox(this.ref, this.#epoch, last.seq);
+  }
+
+  #record(out: StepOutput, states: readonly { value: string | null }[], records: number): void {
+    const { metrics, pipeline, clock } = this.#deps;
+    const name = pipeline.name;
+    const partition = String(this.ref.partition);
+    if (records > 0) metrics.batchSize.observe({ pipeline: name }, records);
+    for (const [outcome, n] of Object.entries(out.counts)) if (n > 0 && outcome !== 'timers') metrics.eventsIn.inc({ pipeline: name, outcome }, n);
+    if (out.counts.timers > 0) metrics.timersFired.inc({ pipeline: name }, out.counts.timers);
+    for (const [actorType, n] of out.actorMessages) metrics.actorMessages.inc({ actor_type: actorType }, n);
+    let bytes = 0;
+    for (const s of states) bytes += s.value?.length ?? 0;
+    if (bytes > 0) metrics.stateBytes.inc({ pipeline: name }, bytes);
+    metrics.watermarkMs.set({ pipeline: name, partition }, out.watermarkMs);
+    metrics.eventTimeLagMs.set({ pipeline: name, partition }, clock() - out.maxEventTimeMs);
+    for (const e of out.effects) {
+      if (e.type === 'emit' && e.topic.startsWith('dlq.')) metrics.deadLetters.inc({ topic: e.topic, code: JSON.parse(e.value).code });
+    }
+  }
+}
+
+function emptyOutput(maxEventTimeMs: number, watermarkMs: number): StepOutput {
+  return {
+    states: new Map(), dedup: [], timersAdd: [], timersRemove: [], effects: [], maxEventTimeMs, watermarkMs,
+    counts: { processed: 0, duplicate: 0, late: 0, invalid: 0, failed: 0, timers: 0 }, actorMessages: new Map(),
+  };
+}
+
+function decode<M>(pipeline: Pipeline<M>, record: InputRecord): DecodedItem<M> {
+  try {
+    if (record.value === null) throw new Error('record has no value');
+    const message = pipeline.input.decode(record.value);
+    const id = pipeline.input.idOf(message);
+    const eventTimeMs = pipeline.input.eventTimeOf(message);
+    if (!Number.isFinite(eventTimeMs)) throw new Error(`event time ${eventTimeMs} is not a finite number`);
+    return { record, message, id, eventTimeMs };
+  } catch (err) {
+    return { record, error: err instanceof Error ? err : new Error(String(err)) };
+  }
+}
+
+function decodeState(actor: { name: string; codec: { decode(raw: string, v: number): unknown } }, raw: string, id: string): unknown {
+  const colon = raw.indexOf(':');
+  const version = Number(raw.slice(1, colon));
+  if (raw[0] !== 'v' || colon < 2 || !Number.isInteger(version)) {
+    throw new RiskstreamError(ErrorCodes.stateCodec, `stored state of ${id} has no version prefix`, { context: { actorType: actor.name } });
+  }
+  try {
+    return actor.codec.decode(raw.slice(colon + 1), version);
+  } catch (err) {
+    throw new RiskstreamError(ErrorCodes.stateCodec, `cannot decode state of ${actor.name}: ${(err as Error).message}`, { cause: err, context: { actorType: actor.name } });
+  }
+}
