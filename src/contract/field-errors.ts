@@ -47,6 +47,7 @@ function reasonOf(issue: z.core.$ZodIssue): string {
     if (received === 'Infinity' || received === 'NaN') return 'must be a finite number';
     return `expected ${issue.expected}, got ${describe(issue.input)}`;
   }
+  if (issue.code === 'invalid_key' && issue.issues[0] !== undefined) return issue.issues[0].message;
   return issue.message.replace(/^Invalid (input|string|option): /, '');
 }
 
