@@ -63,12 +63,12 @@ export class ActorHost<M> {
    */
   async onAssignment(partitions: readonly number[]): Promise<void> {
     const next = new Set(partitions);
-    this.#deps.metrics.rebalances.inc({ pipeline: this.#deps.pipeline.name });
-    for (const p of this.#assigned) {
-      if (!next.has(p)) await this.#withLock(p, async () => this.#forget(p));
-    }
+    const revoked = [...this.#assigned].filter((p) => !next.has(p));
+    // Update membership before any await, so batches racing this call see the new assignment.
     this.#assigned = next;
     this.#lost.clear();
+    this.#deps.metrics.rebalances.inc({ pipeline: this.#deps.pipeline.name });
+    await Promise.all(revoked.map((p) => this.#withLock(p, async () => this.#forget(p))));
     await Promise.all([...next].map((p) => this.#withLock(p, () => this.#ensureTask(p))));
   }
 

@@ -89,7 +89,8 @@ export class PartitionTask<M> {
     const start = this.#nextOffset;
     const fresh = start === null ? records : records.filter((r) => offsetNumber(r.offset) >= offsetNumber(start));
     const first = fresh[0];
-    if (!first) return { kind: 'processed', lastOffset: null };
+    // Everything below the durable position was applied before: acknowledge it as processed.
+    if (!first) return { kind: 'processed', lastOffset: records[records.length - 1]?.offset ?? null };
     if (start !== null && !this.#seeked && offsetNumber(first.offset) > offsetNumber(start)) {
       // The fetch position is ahead of the durable position (Kafka's committed offset is only a
       // hint): go back once, so nothing between them is skipped.

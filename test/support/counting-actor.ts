@@ -1,26 +1,11 @@
 import { erase, jsonCodec, type ActorType, type Pipeline } from '../../src/runtime/actor.ts';
 
-/** Test input: `{ id, k, ts, v }` as JSON. */
-export interface Msg {
-  readonly id: string;
-  readonly k: string;
-  readonly ts: number;
-  readonly v: number;
-}
+import { type CounterMessage, type CounterState, counterActor, decodeCounterMessage } from '../../src/actors/counter/counter.ts';
 
-export interface CountState {
-  readonly count: number;
-  readonly sum: number;
-}
-
-/** Counts messages and sums `v` per key: the simplest actor whose result shows any loss or double count. */
-export const countingActor: ActorType<CountState, Msg> = {
-  name: 'counter',
-  keyOf: (m) => m.k,
-  initialState: () => ({ count: 0, sum: 0 }),
-  codec: jsonCodec<CountState>(1),
-  handle: (state, m) => ({ state: { count: state.count + 1, sum: state.sum + m.v }, effects: [] }),
-};
+export type Msg = CounterMessage;
+export type CountState = CounterState;
+export const countingActor: ActorType<CountState, Msg> = counterActor;
+export const decodeMsg = decodeCounterMessage;
 
 /** Per key and minute bucket: a timer at the bucket end emits the bucket's count once. */
 export interface BucketState {
@@ -45,14 +30,6 @@ export const bucketActor: ActorType<BucketState, Msg> = {
     };
   },
 };
-
-export function decodeMsg(value: Buffer): Msg {
-  const parsed = JSON.parse(value.toString('utf8')) as Msg;
-  if (typeof parsed.id !== 'string' || typeof parsed.k !== 'string' || typeof parsed.ts !== 'number' || typeof parsed.v !== 'number') {
-    throw new Error('not a test message');
-  }
-  return parsed;
-}
 
 export function testPipeline(actors: readonly ActorType<unknown, Msg>[] = [erase(countingActor)]): Pipeline<Msg> {
   return {

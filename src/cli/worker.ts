@@ -1,0 +1,84 @@
+/**
+ * Worker entry point: runs one pipeline's actors on the partitions this replica is assigned.
+ *
+ *   worker --pipeline counter [--topic <logical input topic>] [--group <consumer group>]
+ *
+ * Configuration comes from RISKSTREAM_* environment variables (see src/runtime/config.ts).
+ */
+import { parseArgs } from 'node:util';
+import { KafkaEmitSink } from '../adapters/kafka/emit-sink.ts';
+import { KafkaSource } from '../adapters/kafka/source.ts';
+import { startOpsServer } from '../adapters/http/ops-server.ts';
+import { RedisStateStore } from '../adapters/redis/state-store.ts';
+import { pipelines } from '../actors/registry.ts';
+import { loadConfig } from '../runtime/config.ts';
+import { ActorHost } from '../runtime/host.ts';
+import { Lifecycle } from '../runtime/lifecycle.ts';
+import { createLogger } from '../runtime/logger.ts';
+import { createRegistry } from '../runtime/metrics.ts';
+import { createRuntimeMetrics } from '../runtime/runtime-metrics.ts';
+import { RoutingSink } from '../runtime/sink.ts';
+
+const { values } = parseArgs({
+  options: {
+    pipeline: { type: 'string', default: 'counter' },
+    topic: { type: 'string' },
+    group: { type: 'string' },
+    concurrency: { type: 'string', default: '4' },
+  },
+});
+
+const config = loadConfig(process.env);
+const logger = createLogger({ name: 'worker', level: config.observability.logLevel });
+const factory = pipelines[values.pipeline ?? ''];
+if (!factory) {
+  logger.fatal({ pipeline: values.pipeline, known: Object.keys(pipelines) }, 'unknown pipeline');
+  process.exit(2);
+}
+const pipeline = factory(values.topic === undefined ? {} : { topic: values.topic });
+const topic = config.kafka.topicPrefix + pipeline.input.topic;
+const group = values.group ?? `${config.kafka.topicPrefix}riskstream.${pipeline.name}`;
+const registry = createRegistry('worker');
+const metrics = createRuntimeMetrics(registry);
+const lifecycle = new Lifecycle(logger);
+
+const store = new RedisStateStore({ redis: config.redis.url, keyPrefix: config.redis.keyPrefix });
+const sink = new RoutingSink(
+  new KafkaEmitSink({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-worker`, topicPrefix: config.kafka.topicPrefix, logger }),
+);
+const host = new ActorHost({
+  pipeline, group, topic, store, sink, clock: Date.now, metrics, logger: logger.child({ component: 'host', pipeline: pipeline.name }),
+  settings: {
+    allowedLatenessMs: config.runtime.allowedLatenessMs,
+    handlerRetries: config.runtime.handlerRetries,
+    maxBatchRecords: config.runtime.mailboxCapacity,
+    idlePartitionMs: config.runtime.idlePartitionMs,
+    maxActiveActors: config.runtime.maxActiveActors,
+  },
+});
+const fatal = (err: unknown) => {
+  logger.fatal({ err }, 'fatal error; exiting');
+  void lifecycle.stop('fatal').finally(() => process.exit(1));
+};
+const source = new KafkaSource({
+  brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-worker`, groupId: group, topic, host,
+  sessionTimeoutMs: config.kafka.sessionTimeoutMs, heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
+  partitionsConsumedConcurrently: Number(values.concurrency), maxBytesPerPartition: 1024 * 1024, logger, onFatal: fatal,
+});
+
+const ops = await startOpsServer({
+  host: '127.0.0.1', port: config.observability.metricsPort, registry,
+  healthy: () => lifecycle.state !== 'stopped', ready: () => lifecycle.state === 'running' && host.assigned.size > 0,
+});
+lifecycle.onStop('ops-server', () => ops.close());
+lifecycle.onStop('store', () => store.close());
+lifecycle.onStop('sink', () => sink.close());
+lifecycle.onStop('host', () => host.stop());
+lifecycle.onStop('source', () => source.stop());
+const idle = setInterval(() => void host.tickIdle(), Math.max(250, Math.floor(config.runtime.idlePartitionMs / 4)));
+lifecycle.onStop('idle-ticker', async () => clearInterval(idle));
+lifecycle.installSignalHandlers();
+
+await source.start();
+lifecycle.markRunning();
+logger.info({ pipeline: pipeline.name, topic, group, metricsPort: ops.port }, 'worker running');
