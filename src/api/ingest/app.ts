@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { FieldError } from '../../contract/event.ts';
-import { TopicNames, topicName } from '../../contract/topic-names.ts';
+import { fullTopicName, TopicBase } from '../../provision/topics.ts';
 import type { Config } from '../../runtime/config.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import { hasScope, KeyResolver, presentedKey, verifySignature } from './auth.ts';
@@ -39,7 +39,7 @@ export function buildIngestApp(deps: IngestAppDeps): FastifyInstance {
   const metrics = createIngestMetrics(registry);
   const resolver = new KeyResolver(deps.keys, config.api.keyCacheTtlMs, now);
   const buckets = new TokenBuckets(config.api.rateLimitBurstSec, config.api.maxBatchEvents);
-  const topic = topicName(config.kafka.topicPrefix, TopicNames.events);
+  const topic = fullTopicName(config.kafka.topicPrefix, TopicBase.events);
   const openapi = openApiDocument(config.api.maxBatchEvents, config.api.bodyLimitBytes);
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'ingest-api' }) as FastifyBaseLogger,
