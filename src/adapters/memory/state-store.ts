@@ -30,7 +30,8 @@ export class MemoryStateStore implements StateStore {
   fencedCommits = 0;
 
   #data(ref: PartitionRef): PartitionData {
-    const id = `${ref.group}|${ref.topic}|${ref.partition}`;
+    // JSON, not a joined string: 'a|b'+'c' and 'a'+'b|c' must stay two partitions.
+    const id = JSON.stringify([ref.group, ref.topic, ref.partition]);
     let data = this.#partitions.get(id);
     if (!data) {
       data = {
