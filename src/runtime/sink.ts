@@ -31,7 +31,10 @@ export class RoutingSink implements EffectSink {
     for (const e of effects) {
       if (e.type !== 'upsert') continue;
       let list = bySink.get(e.sink);
-      if (!list) bySink.set(e.sink, (list = []));
+      if (!list) {
+        list = [];
+        bySink.set(e.sink, list);
+      }
       list.push(e);
     }
     const work: Promise<void>[] = [];

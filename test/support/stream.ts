@@ -36,7 +36,10 @@ export function makeStream(o: StreamOptions): Map<number, Msg[]> {
     }
     const p = partitionOf(msg.k, o.partitions);
     let list = byPartition.get(p);
-    if (!list) byPartition.set(p, (list = []));
+    if (!list) {
+      list = [];
+      byPartition.set(p, list);
+    }
     list.push(msg);
   }
   return byPartition;

@@ -42,7 +42,10 @@ export class KafkaEmitSink implements EffectSink {
       if (effect.type !== 'emit') continue;
       const topic = this.#prefix + effect.topic;
       let entry = byTopic.get(topic);
-      if (!entry) byTopic.set(topic, (entry = { topic, messages: [] }));
+      if (!entry) {
+        entry = { topic, messages: [] };
+        byTopic.set(topic, entry);
+      }
       entry.messages.push({ key: effect.key, value: effect.value });
     }
     if (byTopic.size === 0) return;
