@@ -24,7 +24,9 @@ done
 # foreground. Seconds each service may take to become ready.
 START_ORDER=(cassandra redis prometheus kafka)
 declare -A READY_TIMEOUT=([kafka]=120 [cassandra]=240 [redis]=30 [prometheus]=60)
-declare -A WATCHERS=() ALREADY=()
+# Per call of this script: background watcher pids, services found running, and when the wait
+# for each service began (its launch, or this call for one already running).
+declare -A WATCHERS=() ALREADY=() WAIT_FROM=()
 
 log_size() { stat -c %s "$LOGS/$1.log" 2>/dev/null || echo 0; }
 launch_offset() { cat "$RUN/$1.logoffset" 2>/dev/null || echo 0; }
@@ -50,6 +52,7 @@ start_one() {
   local s=$1 pid port
   if pid=$(live_pid "$s"); then
     ALREADY[$s]=1
+    WAIT_FROM[$s]=$(now)
     return 0
   fi
   [[ -n $(recorded_pid "$s") ]] && say "$s: recorded pid $(recorded_pid "$s") is gone, restarting"
@@ -59,6 +62,7 @@ start_one() {
   done
   log_size "$s" >"$RUN/$s.logoffset"
   now >"$RUN/$s.started"
+  WAIT_FROM[$s]=$(cat "$RUN/$s.started")
   ${s}_start
   watch_ready "$s"
 }
@@ -85,7 +89,10 @@ watch_ready() {
 # Waits until every service is ready; a service that dies or times out is stopped and reported.
 wait_ready() {
   local pending=("$@") failed=() left s pid t0
-  for s in "${pending[@]}"; do [[ -n ${WATCHERS[$s]:-} ]] || watch_ready "$s"; done
+  for s in "${pending[@]}"; do
+    [[ -n ${WAIT_FROM[$s]:-} ]] || WAIT_FROM[$s]=$(now)
+    [[ -n ${WATCHERS[$s]:-} ]] || watch_ready "$s"
+  done
   while [[ ${#pending[@]} -gt 0 ]]; do
     left=()
     for s in "${pending[@]}"; do
@@ -99,7 +106,7 @@ wait_ready() {
         warn "$s: process exited before it was ready"
         show_logs "$s"
         failed+=("$s")
-      elif awk -v e="$(elapsed "$t0")" -v t="${READY_TIMEOUT[$s]}" 'BEGIN { exit !(e > t) }'; then
+      elif awk -v e="$(elapsed "${WAIT_FROM[$s]}")" -v t="${READY_TIMEOUT[$s]}" 'BEGIN { exit !(e > t) }'; then
         warn "$s: not ready after ${READY_TIMEOUT[$s]}s; stopping it. Log: $LOGS/$s.log"
         show_logs "$s"
         kill "${WATCHERS[$s]}" 2>/dev/null || true

@@ -156,5 +156,5 @@ cassandra_start() {
 # Ready: "Startup complete" logged since this launch and the CQL port accepts connections.
 cassandra_ready() {
   local from=$1
-  port_open 9042 && tail -c "+$((from + 1))" "$LOGS/cassandra.log" 2>/dev/null | grep -q 'Startup complete'
+  port_open 9042 && logged_since "$LOGS/cassandra.log" "$from" 'Startup complete'
 }

@@ -97,5 +97,5 @@ kafka_start() {
 # Ready: the broker logged "Kafka Server started" since this launch and its port accepts.
 kafka_ready() {
   local from=$1
-  port_open 9092 && tail -c "+$((from + 1))" "$LOGS/kafka.log" 2>/dev/null | grep -q 'Kafka Server started'
+  port_open 9092 && logged_since "$LOGS/kafka.log" "$from" 'Kafka Server started'
 }

@@ -15,7 +15,8 @@ CONF=$STACK/conf
 TMP=$STACK/tmp
 SERVICES=(kafka cassandra redis prometheus)
 # Executables our services run as; used to find strays whose pid file was lost.
-SERVICE_EXES='java|redis-server|prometheus'
+# (Debian's redis-server is a symlink to redis-check-rdb, which /proc/<pid>/exe shows.)
+SERVICE_EXES='java|redis-server|redis-check-rdb|prometheus'
 
 say() { printf '[stack] %s\n' "$*"; }
 warn() { printf '[stack] %s\n' "$*" >&2; }
@@ -79,6 +80,10 @@ our_pids() {
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# True if file $1 contains text $3 after byte offset $2. (grep -c reads all its input: an early
+# exit of grep -q would SIGPIPE tail and fail the pipeline under pipefail.)
+logged_since() { [[ $(tail -c "+$(($2 + 1))" "$1" 2>/dev/null | grep -cF -- "$3") -gt 0 ]]; }
 
 # Who listens on 127.0.0.1 or any address at port $1 (for error messages).
 port_owner() { ss -Hltnp "sport = :$1" 2>/dev/null | awk '{ print $4, $6 }' | head -n 3; }
