@@ -6,6 +6,8 @@
  * Configuration comes from RISKSTREAM_* environment variables (see src/runtime/config.ts).
  */
 import { parseArgs } from 'node:util';
+import { CassandraUpsertSink } from '../adapters/cassandra/upsert-sink.ts';
+import { TABLES } from '../adapters/cassandra/tables.ts';
 import { KafkaEmitSink } from '../adapters/kafka/emit-sink.ts';
 import { KafkaSource } from '../adapters/kafka/source.ts';
 import { startOpsServer } from '../adapters/http/ops-server.ts';
@@ -43,8 +45,13 @@ const metrics = createRuntimeMetrics(registry);
 const lifecycle = new Lifecycle(logger);
 
 const store = new RedisStateStore({ redis: config.redis.url, keyPrefix: config.redis.keyPrefix });
+// The Cassandra client connects on its first write, so pipelines without upserts never connect.
+const cassandraSink = new CassandraUpsertSink({
+  contactPoints: config.cassandra.contactPoints, localDataCenter: config.cassandra.localDataCenter, keyspace: config.cassandra.keyspace,
+});
 const sink = new RoutingSink(
   new KafkaEmitSink({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-worker`, topicPrefix: config.kafka.topicPrefix, logger }),
+  new Map(Object.keys(TABLES).map((name) => [name, cassandraSink])),
 );
 const host = new ActorHost({
   pipeline, group, topic, store, sink, clock: Date.now, metrics, logger: logger.child({ component: 'host', pipeline: pipeline.name }),

@@ -48,6 +48,7 @@ export class RoutingSink implements EffectSink {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.#emit.close(), ...[...this.#upserts.values()].map((s) => s.close())]);
+    const distinct = new Set([this.#emit, ...this.#upserts.values()]);
+    await Promise.all([...distinct].map((s) => s.close()));
   }
 }

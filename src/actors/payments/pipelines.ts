@@ -1,0 +1,40 @@
+import { resolveMerchantStatsConfig } from '../../analytics/merchant-stats.ts';
+import { resolveWindowConfig } from '../../analytics/windows.ts';
+import type { IngestedEvent } from '../../contract/event.ts';
+import { decodeEvent } from '../../contract/wire.ts';
+import { erase, type InputSpec, type Pipeline, rekeyer } from '../../runtime/actor.ts';
+import { merchantActor } from '../merchant/merchant-actor.ts';
+
+export const EVENTS_TOPIC = 'payments.events';
+export const EVENTS_BY_USER_TOPIC = 'payments.events.by-user';
+
+export interface PaymentsPipelineOptions {
+  readonly windowMs?: number;
+  readonly slideMs?: number;
+}
+
+function eventInput(topic: string, late: 'dlq' | 'accept'): InputSpec<IngestedEvent> {
+  return { topic, decode: (value) => decodeEvent(value), idOf: (e) => e.event_id, eventTimeOf: (e) => e.ts_ms, late };
+}
+
+/**
+ * payments.events (keyed by merchant): merchant windows and stats, and the re-keyer that feeds
+ * the user actors. Late events are decided here, once, and dead-lettered; what is re-keyed is
+ * exactly the accepted, deduplicated stream.
+ */
+export function merchantPipeline(options: PaymentsPipelineOptions = {}): Pipeline<IngestedEvent> {
+  const windows = resolveWindowConfig(options);
+  return {
+    name: 'merchant',
+    input: eventInput(EVENTS_TOPIC, 'dlq'),
+    actors: [
+      erase(merchantActor({ windows, stats: resolveMerchantStatsConfig() })),
+      rekeyer<IngestedEvent>('rekey-user', EVENTS_BY_USER_TOPIC, (e) => e.user_id, (e) => JSON.stringify(e)),
+    ],
+  };
+}
+
+/** Input spec of payments.events.by-user: order is shuffled by re-keying, lateness was decided upstream. */
+export function byUserInput(): InputSpec<IngestedEvent> {
+  return eventInput(EVENTS_BY_USER_TOPIC, 'accept');
+}
