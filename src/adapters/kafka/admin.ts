@@ -67,6 +67,18 @@ export async function deleteTopics(
   });
 }
 
+/** The next offset to be written, per partition of `topic` (where a reader of new records starts). */
+export async function endOffsets(
+  config: Pick<Config, 'kafka'>,
+  topic: string,
+  logger: Logger,
+): Promise<Map<number, string>> {
+  return withAdmin(config, logger, async (admin) => {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return new Map(offsets.map((o) => [o.partition, o.high]));
+  });
+}
+
 async function createTopics(
   admin: Admin,
   topics: readonly Topic[],

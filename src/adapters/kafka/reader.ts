@@ -1,0 +1,84 @@
+import kafkajs from 'kafkajs';
+import type { Config } from '../../runtime/config.ts';
+import { ErrorCodes, RiskstreamError } from '../../runtime/errors.ts';
+import type { Logger } from '../../runtime/logger.ts';
+import { kafkaLogCreator } from './log-creator.ts';
+
+const { Kafka } = kafkajs;
+
+/** One record as {@link readTopic} hands it over. */
+export interface ReadRecord {
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+}
+
+export interface ReadTopicOptions {
+  readonly topic: string;
+  /** A consumer group of this reader only; deleted when done. */
+  readonly groupId: string;
+  /** Where to start per partition (e.g. the end offsets before a test produced). */
+  readonly from: ReadonlyMap<number, string>;
+  /** Called per record in partition order; return true once everything awaited was seen. */
+  readonly onRecord: (record: ReadRecord) => boolean;
+  readonly timeoutMs: number;
+  readonly logger: Logger;
+}
+
+/**
+ * Reads `topic` in a throw-away consumer group from the given offsets until `onRecord` says
+ * done, committing as it goes, then leaves and deletes the group. For smoke checks and tools
+ * (the demo, operators' spot checks), not the stream path (that is KafkaSource).
+ * Rejects with TIMEOUT if `onRecord` never says done within `timeoutMs`.
+ */
+export async function readTopic(config: Pick<Config, 'kafka'>, options: ReadTopicOptions): Promise<void> {
+  const kafka = new Kafka({
+    clientId: `${config.kafka.clientId}-reader`,
+    brokers: [...config.kafka.brokers],
+    logCreator: kafkaLogCreator(options.logger),
+  });
+  const consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [options.topic] });
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new RiskstreamError(
+              ErrorCodes.timeout,
+              `${options.topic}: not all records seen in ${options.timeoutMs} ms`,
+            ),
+          ),
+        options.timeoutMs,
+      );
+      let done = false;
+      consumer
+        .run({
+          eachMessage: async ({ partition, message }) => {
+            if (done) return;
+            done = options.onRecord({
+              partition,
+              offset: message.offset,
+              key: message.key?.toString() ?? null,
+              value: message.value,
+            });
+            if (done) resolve();
+          },
+        })
+        .catch(reject);
+      // Seeking after run() and before the first fetch replaces the group's starting offsets.
+      for (const [partition, offset] of options.from)
+        consumer.seek({ topic: options.topic, partition, offset });
+    });
+  } finally {
+    clearTimeout(timer);
+    await consumer.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([options.groupId]).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
