@@ -1,0 +1,81 @@
+import { type RiskModel, score } from '../../analytics/model.ts';
+import {
+  emptyUserState,
+  type GraphContext,
+  observeUserEvent,
+  type UserFeatureConfig,
+  type UserState,
+} from '../../analytics/user-features.ts';
+import type { IngestedEvent } from '../../contract/event.ts';
+import { type ActorType, type Effect, jsonCodec, type Transition } from '../../runtime/actor.ts';
+
+/**
+ * Read-only capabilities the user actor is given. They return immutable snapshots that the
+ * worker swaps when a new model version is promoted or a graph rebuild lands, so scoring picks
+ * them up without a restart. Each score records the model version it used.
+ */
+export interface ScoringContext {
+  model(): RiskModel;
+  graph(userId: string): GraphContext | undefined;
+}
+
+export interface UserActorConfig {
+  readonly features: UserFeatureConfig;
+}
+
+export const LIVE_SCORES_SINK = 'live_scores';
+
+/** One score as stored and published (risk.scores value, Cassandra rows, live score). */
+export type ScoreRecord = {
+  readonly event_id: string;
+  readonly user_id: string;
+  readonly merchant_id: string;
+  readonly ts_ms: number;
+  readonly ingest_received_ms: number;
+  readonly score: number;
+  readonly decision: 'allow' | 'review' | 'block';
+  readonly reasons: readonly string[];
+  readonly features: Readonly<Record<string, number>>;
+  readonly model_version: string;
+};
+
+/**
+ * The user actor: one per user_id, fed by payments.events.by-user. For every accepted event it
+ * updates the user's rolling features (velocity, novelty, amount z-score, failure streak), scores
+ * the event with the current logistic-regression model and returns the score as effects:
+ * Cassandra history (by user and by event), the live score in Redis, `risk.scores`, and
+ * `risk.alerts` when the decision is not `allow`.
+ */
+export function userActor(config: UserActorConfig, scoring: ScoringContext): ActorType<UserState, IngestedEvent> {
+  return {
+    name: 'user',
+    keyOf: (e) => e.user_id,
+    initialState: () => emptyUserState(),
+    codec: jsonCodec<UserState>(1),
+    handle: (state, event): Transition<UserState> => {
+      const features = observeUserEvent(state, event, config.features, scoring.graph(event.user_id));
+      const result = score(scoring.model(), features);
+      const record: ScoreRecord = {
+        event_id: event.event_id,
+        user_id: event.user_id,
+        merchant_id: event.merchant_id,
+        ts_ms: event.ts_ms,
+        ingest_received_ms: event.ingest_received_ms,
+        score: result.score,
+        decision: result.decision,
+        reasons: result.reasons.map((r) => r.code),
+        features,
+        model_version: result.modelVersion,
+      };
+      const value = JSON.stringify(record);
+      const effects: Effect[] = [
+        { type: 'upsert', sink: 'risk_scores_by_user', row: record },
+        { type: 'upsert', sink: 'risk_scores_by_event', row: record },
+        { type: 'upsert', sink: LIVE_SCORES_SINK, row: record },
+        { type: 'emit', topic: 'risk.scores', key: event.user_id, value },
+      ];
+      if (record.decision !== 'allow') effects.push({ type: 'emit', topic: 'risk.alerts', key: event.user_id, value });
+      return { state, effects };
+    },
+  };
+}
