@@ -1,0 +1,171 @@
+/**
+ * Logistic-regression risk scoring (PRODUCT §3): a model is plain JSON (stored in the versioned
+ * registry in Redis) and scoring is a dot product, so hot-swapping a model is swapping an object.
+ *
+ *   score = σ(intercept + Σ_j w_j · z_j),  z_j = clip((T_j(x_j) − mean_j) / std_j, ±Z_CLIP)
+ * where T_j is the feature's transform (log1p tames heavy-tailed amounts and counts). Training
+ * (src/analytics/train.ts) uses exactly {@link standardise}, so what is scored is what was fitted.
+ * Reasons: the features with the largest positive contributions w_j · z_j (what pushed the score
+ * up), at most three, as stable reason codes.
+ */
+import { z } from 'zod';
+
+/** Clip for standardised values: one absurd input cannot dominate the score. */
+export const Z_CLIP = 10;
+
+/** Per-feature transforms applied before standardisation. */
+export const TRANSFORMS = ['none', 'log1p'] as const;
+/** One transform. */
+export type Transform = (typeof TRANSFORMS)[number];
+
+const finite = z.number().refine(Number.isFinite, { error: 'must be finite' });
+const probability = z.number().min(0).max(1);
+
+/** Schema of a stored model (registry JSON): validate with {@link parseRiskModel}. */
+export const riskModelSchema = z
+  .strictObject({
+    version: z.string().min(1).max(128),
+    featureNames: z.array(z.string().min(1)).min(1),
+    transforms: z.array(z.enum(TRANSFORMS)),
+    means: z.array(finite),
+    stds: z.array(finite.refine((v) => v > 0, { error: 'must be positive' })),
+    weights: z.array(finite),
+    intercept: finite,
+    thresholds: z.strictObject({ review: probability, block: probability }),
+    /** Free-form provenance (training data, metrics); not used for scoring. */
+    metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  })
+  .superRefine((m, ctx) => {
+    const d = m.featureNames.length;
+    for (const k of ['transforms', 'means', 'stds', 'weights'] as const) {
+      if (m[k].length !== d) ctx.addIssue({ code: 'custom', path: [k], message: `must have ${d} entries` });
+    }
+    if (new Set(m.featureNames).size !== d) {
+      ctx.addIssue({ code: 'custom', path: ['featureNames'], message: 'must be unique' });
+    }
+    if (m.thresholds.review > m.thresholds.block) {
+      ctx.addIssue({ code: 'custom', path: ['thresholds'], message: 'review must not exceed block' });
+    }
+  });
+
+/** A scoring model. */
+export type RiskModel = z.infer<typeof riskModelSchema>;
+
+/** Validates unknown JSON as a model. @throws ZodError with paths on any inconsistency */
+export function parseRiskModel(json: unknown): RiskModel {
+  return riskModelSchema.parse(json);
+}
+
+/** Decision of a score against thresholds. */
+export type Decision = 'allow' | 'review' | 'block';
+
+/** One reason: a feature that pushed the score up. */
+export interface Reason {
+  code: string;
+  feature: string;
+  /** The raw feature value. */
+  value: number;
+  /** w · z: its push on the log-odds. */
+  contribution: number;
+}
+
+/** The outcome of scoring one event. */
+export interface RiskScore {
+  score: number;
+  decision: Decision;
+  reasons: Reason[];
+  modelVersion: string;
+}
+
+/** Reason-code stem per feature; a code is `<stem>_high` or `<stem>_low` (flags: the flag name). */
+const REASON_STEMS: Readonly<Record<string, string>> = {
+  velocity_1h_count: 'velocity_1h',
+  velocity_1h_amount: 'amount_1h',
+  velocity_24h_count: 'velocity_24h',
+  velocity_24h_amount: 'amount_24h',
+  failed_1h_count: 'failures_1h',
+  distinct_devices_24h: 'devices_24h',
+  distinct_merchants_24h: 'merchants_24h',
+  distinct_countries_24h: 'countries_24h',
+  amount: 'amount',
+  amount_zscore: 'amount_unusual_for_user',
+  failure_streak: 'failure_streak',
+  graph_ring_score: 'ring_score',
+  graph_component_size: 'shared_device_cluster',
+};
+const FLAGS: ReadonlySet<string> = new Set(['new_device', 'new_country']);
+
+/** Stable, human-readable reason code for a feature pushing in direction `z`. */
+export function reasonCode(feature: string, z: number): string {
+  if (FLAGS.has(feature)) return z > 0 ? feature : `not_${feature}`;
+  return `${REASON_STEMS[feature] ?? feature}_${z > 0 ? 'high' : 'low'}`;
+}
+
+/** A feature transform (log1p keeps the sign, so it is defined for any finite input). */
+export function applyTransform(t: Transform, x: number): number {
+  return t === 'log1p' ? Math.sign(x) * Math.log1p(Math.abs(x)) : x;
+}
+
+/** Transformed, standardised, clipped values, in the model's feature order. */
+export function standardise(
+  m: Pick<RiskModel, 'transforms' | 'means' | 'stds'>,
+  raw: readonly number[],
+): number[] {
+  return raw.map((x, j) => {
+    const v = (applyTransform(m.transforms[j] ?? 'none', x) - (m.means[j] as number)) / (m.stds[j] as number);
+    return Math.max(-Z_CLIP, Math.min(Z_CLIP, v));
+  });
+}
+
+/** Logistic function, stable for large |x|. */
+export function sigmoid(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+/** Decision for a score: block ≥ thresholds.block, else review ≥ thresholds.review, else allow. */
+export function decide(score: number, thresholds: RiskModel['thresholds']): Decision {
+  if (score >= thresholds.block) return 'block';
+  if (score >= thresholds.review) return 'review';
+  return 'allow';
+}
+
+/** The model's raw inputs, in its order, read by name. @throws RangeError on a missing/non-finite feature */
+export function modelInputs(model: RiskModel, features: Readonly<Record<string, number>>): number[] {
+  return model.featureNames.map((name) => {
+    const v = features[name];
+    if (v === undefined || !Number.isFinite(v))
+      throw new RangeError(`feature ${name} is missing or not finite`);
+    return v;
+  });
+}
+
+/**
+ * Scores one event's features (read by name, so a model trained on a prefix of FEATURE_NAMES keeps
+ * working after features are appended).
+ */
+export function score(
+  model: RiskModel,
+  features: Readonly<Record<string, number>>,
+  maxReasons = 3,
+): RiskScore {
+  const raw = modelInputs(model, features);
+  const zs = standardise(model, raw);
+  let logit = model.intercept;
+  const contributions = zs.map((zv, j) => {
+    const c = (model.weights[j] as number) * zv;
+    logit += c;
+    return { j, c, zv };
+  });
+  const s = sigmoid(logit);
+  const reasons = contributions
+    .filter((x) => x.c > 0)
+    .sort((a, b) => b.c - a.c || a.j - b.j)
+    .slice(0, maxReasons)
+    .map(({ j, c, zv }) => {
+      const feature = model.featureNames[j] as string;
+      return { code: reasonCode(feature, zv), feature, value: raw[j] as number, contribution: c };
+    });
+  return { score: s, decision: decide(s, model.thresholds), reasons, modelVersion: model.version };
+}
