@@ -45,7 +45,7 @@ describe('training with ml-logistic-regression', () => {
     lib.train(X, Matrix.columnVector(labels));
     const libScores = lib.classifiers[0]!.testScores(X);
     const ours = z.map((r) => sigmoid(intercept + r.reduce((s, v, j) => s + weights[j]! * v, 0)));
-    ours.forEach((p, i) => expect(p).toBeCloseTo(libScores[i]!, 12));
+    for (const [i, p] of ours.entries()) expect(p).toBeCloseTo(libScores[i]!, 12);
     expect(lib.predict(X)).toEqual(ours.map((p) => (p >= 0.5 ? 1 : 0)));
   });
 
