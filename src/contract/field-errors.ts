@@ -31,7 +31,8 @@ export function zodIssuesToFieldErrors(issues: readonly z.core.$ZodIssue[]): Fie
   for (const issue of issues) {
     const base = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ path: base === '' ? key : `${base}.${key}`, reason: 'unknown field' });
+      for (const key of issue.keys)
+        out.push({ path: base === '' ? key : `${base}.${key}`, reason: 'unknown field' });
       continue;
     }
     out.push({ path: base, reason: reasonOf(issue) });

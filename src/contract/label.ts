@@ -22,7 +22,11 @@ export const labelSchema = z.strictObject({
 
 export type FraudLabel = z.infer<typeof labelSchema>;
 
-export function encodeLabel(label: FraudLabel): { key: string; value: string; headers: Record<string, string> } {
+export function encodeLabel(label: FraudLabel): {
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+} {
   const value = {
     event_id: label.event_id,
     user_id: label.user_id,

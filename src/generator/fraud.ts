@@ -12,7 +12,13 @@ const HOUR_MS = 60 * MINUTE_MS;
  * Card testing: a fraudster checks stolen cards with many tiny authorisations at one
  * (usually digital) merchant within minutes; most fail. 1–3 fresh users, one shared device.
  */
-export function plantCardTesting(rng: Prng, pop: Population, bursts: number, startMs: number, endMs: number): DraftEvent[] {
+export function plantCardTesting(
+  rng: Prng,
+  pop: Population,
+  bursts: number,
+  startMs: number,
+  endMs: number,
+): DraftEvent[] {
   const out: DraftEvent[] = [];
   const digital = pop.merchants.filter((m) => m.category === 'digital');
   for (let b = 0; b < bursts; b += 1) {
@@ -46,7 +52,13 @@ export function plantCardTesting(rng: Prng, pop: Population, bursts: number, sta
  * Fraud rings: 4–8 users sharing one or two devices, buying resellable goods (electronics,
  * travel) over the whole period. Every event on a ring device is fraud.
  */
-export function plantRings(rng: Prng, pop: Population, rings: number, startMs: number, endMs: number): DraftEvent[] {
+export function plantRings(
+  rng: Prng,
+  pop: Population,
+  rings: number,
+  startMs: number,
+  endMs: number,
+): DraftEvent[] {
   const out: DraftEvent[] = [];
   const targets = pop.merchants.filter((m) => m.category === 'electronics' || m.category === 'travel');
   const pool = targets.length > 0 ? targets : pop.merchants;
@@ -82,7 +94,13 @@ export function plantRings(rng: Prng, pop: Population, rings: number, startMs: n
  * Account takeover: an established user (≥ 3 earlier events) suddenly buys from a device
  * never seen before, in a country other than home, for a high amount, 1–3 times in minutes.
  */
-export function plantAto(rng: Prng, pop: Population, base: readonly DraftEvent[], count: number, endMs: number): DraftEvent[] {
+export function plantAto(
+  rng: Prng,
+  pop: Population,
+  base: readonly DraftEvent[],
+  count: number,
+  endMs: number,
+): DraftEvent[] {
   const history = new Map<string, DraftEvent[]>();
   for (const e of base) {
     const list = history.get(e.user_id);
@@ -108,7 +126,10 @@ export function plantAto(rng: Prng, pop: Population, base: readonly DraftEvent[]
     for (let i = 0; i < n; i += 1) {
       const merchant: SimMerchant = targets.length > 0 ? rng.pick(targets) : rng.pick(pop.merchants);
       const rate = perUsd(merchant.currency);
-      const amount = Math.max(amountFor(rng, merchant, 4), Math.round(typicalUsd * rng.uniform(8, 15) * rate * 100) / 100);
+      const amount = Math.max(
+        amountFor(rng, merchant, 4),
+        Math.round(typicalUsd * rng.uniform(8, 15) * rate * 100) / 100,
+      );
       out.push({
         ts_ms: at + i * rng.int(1, 4) * MINUTE_MS,
         user_id: userId,
@@ -155,7 +176,14 @@ export function plantVolumeAnomalies(
       const e = normalEvent(rng, pop.userPicker.pick(rng), merchant, hourStart + rng.int(0, HOUR_MS - 1));
       events.push({ ...e, anomaly: id });
     }
-    truth.push({ anomaly: id, merchant_id: merchant.id, start_ms: hourStart, end_ms: hourStart + HOUR_MS, extra_events: extra, baseline_per_hour: baseline });
+    truth.push({
+      anomaly: id,
+      merchant_id: merchant.id,
+      start_ms: hourStart,
+      end_ms: hourStart + HOUR_MS,
+      extra_events: extra,
+      baseline_per_hour: baseline,
+    });
   });
   return { events, truth };
 }

@@ -35,7 +35,9 @@ export interface GeneratorOptions {
   readonly idPrefix: string;
 }
 
-export function generatorOptions(partial: Partial<GeneratorOptions> & { seed: string; events: number }): Readonly<GeneratorOptions> {
+export function generatorOptions(
+  partial: Partial<GeneratorOptions> & { seed: string; events: number },
+): Readonly<GeneratorOptions> {
   const events = partial.events;
   if (!Number.isInteger(events) || events < 100) throw new Error('events must be an integer ≥ 100');
   return Object.freeze({
@@ -82,7 +84,8 @@ export function generateTraffic(options: Readonly<GeneratorOptions>): GeneratedT
   const ato = plantAto(rng.fork('ato'), pop, base, atos, endMs);
   const volume = plantVolumeAnomalies(rng.fork('volume'), pop, base, anomalies, startMs, endMs);
   const extra = ato.length + volume.events.length;
-  if (extra + cardTesting.length + ring.length >= n) throw new Error(`too few events (${n}) for the planted patterns`);
+  if (extra + cardTesting.length + ring.length >= n)
+    throw new Error(`too few events (${n}) for the planted patterns`);
   // Trim `extra` base events, never one of a taken-over user (their history is the point).
   const atoUsers = new Set(ato.map((e) => e.user_id));
   const kept: DraftEvent[] = [];
@@ -95,7 +98,9 @@ export function generateTraffic(options: Readonly<GeneratorOptions>): GeneratedT
   const drafts: DraftEvent[] = [...kept, ...cardTesting, ...ring, ...ato, ...volume.events];
   drafts.sort((a, b) => a.ts_ms - b.ts_ms);
   const width = String(n).length;
-  const events: GeneratedEvent[] = drafts.map((d, i) => toEvent(d, `${options.idPrefix}-${String(i).padStart(width, '0')}`));
+  const events: GeneratedEvent[] = drafts.map((d, i) =>
+    toEvent(d, `${options.idPrefix}-${String(i).padStart(width, '0')}`),
+  );
   const slots = schedule(rng.fork('schedule'), drafts, options);
   const order = emissionOrder(slots);
   const seqOfSlot = new Map<number, number>();
@@ -119,7 +124,12 @@ export function generateTraffic(options: Readonly<GeneratorOptions>): GeneratedT
       },
     };
   });
-  return { options, emissions, labels: planLabels(rng.fork('labels'), emissions, options), anomalies: volume.truth };
+  return {
+    options,
+    emissions,
+    labels: planLabels(rng.fork('labels'), emissions, options),
+    anomalies: volume.truth,
+  };
 }
 
 function toEvent(d: DraftEvent, eventId: string): GeneratedEvent {
@@ -148,7 +158,13 @@ function planLabels(rng: Prng, emissions: readonly Emission[], options: Generato
 }
 
 function label(event: GeneratedEvent, kind: 'fraud' | 'legit', at: number): LabelRecord {
-  return { event_id: event.event_id, user_id: event.user_id, label: kind, label_ts_ms: at, event_ts_ms: event.ts_ms };
+  return {
+    event_id: event.event_id,
+    user_id: event.user_id,
+    label: kind,
+    label_ts_ms: at,
+    event_ts_ms: event.ts_ms,
+  };
 }
 
 /** Number of elements ≤ value in a non-decreasing array. */

@@ -65,7 +65,10 @@ export interface Population {
 export function buildPopulation(rng: Prng, userCount: number, merchantCount: number): Population {
   const userIds = idPool(rng.fork('uid'), 'u', userCount * 2 + 1000);
   const deviceIds = idPool(rng.fork('did'), 'd', userCount * 4 + 4000);
-  const countryPicker = new WeightedPicker(COUNTRIES, COUNTRIES.map((c) => c.weight));
+  const countryPicker = new WeightedPicker(
+    COUNTRIES,
+    COUNTRIES.map((c) => c.weight),
+  );
   const categoryPicker = new WeightedPicker(CATEGORIES, CATEGORY_WEIGHTS);
   const merchants: SimMerchant[] = Array.from({ length: merchantCount }, (_, i) => {
     const country = countryPicker.pick(rng);
@@ -77,7 +80,10 @@ export function buildPopulation(rng: Prng, userCount: number, merchantCount: num
       popularity: 1 / (i + 1) ** 0.8 + 0.002, // Zipf-like
     };
   });
-  const merchantPicker = new WeightedPicker(merchants, merchants.map((m) => m.popularity));
+  const merchantPicker = new WeightedPicker(
+    merchants,
+    merchants.map((m) => m.popularity),
+  );
   const users: SimUser[] = Array.from({ length: userCount }, () => {
     const home = countryPicker.pick(rng).code;
     const local = merchants.map((m, i) => (m.country === home ? i : -1)).filter((i) => i >= 0);
@@ -96,7 +102,10 @@ export function buildPopulation(rng: Prng, userCount: number, merchantCount: num
   return {
     users,
     merchants,
-    userPicker: new WeightedPicker(users, users.map((u) => u.activity)),
+    userPicker: new WeightedPicker(
+      users,
+      users.map((u) => u.activity),
+    ),
     merchantPicker,
     newUserId: () => userIds.next(),
     newDeviceId: () => deviceIds.next(),

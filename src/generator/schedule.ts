@@ -40,13 +40,23 @@ export function schedule(rng: Prng, drafts: readonly DraftEvent[], options: Sche
   const lateEligible: number[] = [];
   drafts.forEach((d, i) => {
     const plain = d.pattern === null && d.anomaly === null;
-    if (plain && d.ts_ms >= options.startMs + LATE_WARMUP_MS && d.ts_ms + lateShiftMin + LATE_MARGIN_MS < lastTs - MINUTE_MS) {
+    if (
+      plain &&
+      d.ts_ms >= options.startMs + LATE_WARMUP_MS &&
+      d.ts_ms + lateShiftMin + LATE_MARGIN_MS < lastTs - MINUTE_MS
+    ) {
       lateEligible.push(i);
     }
   });
-  const late = new Set(rng.sample(lateEligible.length, Math.round(n * options.lateRate)).map((k) => lateEligible[k]!));
-  const oooEligible = drafts.map((d, i) => (d.pattern === null && !late.has(i) ? i : -1)).filter((i) => i >= 0);
-  const ooo = new Set(rng.sample(oooEligible.length, Math.round(n * options.outOfOrderRate)).map((k) => oooEligible[k]!));
+  const late = new Set(
+    rng.sample(lateEligible.length, Math.round(n * options.lateRate)).map((k) => lateEligible[k]!),
+  );
+  const oooEligible = drafts
+    .map((d, i) => (d.pattern === null && !late.has(i) ? i : -1))
+    .filter((i) => i >= 0);
+  const ooo = new Set(
+    rng.sample(oooEligible.length, Math.round(n * options.outOfOrderRate)).map((k) => oooEligible[k]!),
+  );
   // A late event is emitted right after an on-time anchor event whose ts is far enough ahead,
   // so the stream's clock at its emission provably exceeds ts + lateness + 30 min.
   const anchor = (target: number): number | undefined => {
@@ -63,7 +73,8 @@ export function schedule(rng: Prng, drafts: readonly DraftEvent[], options: Sche
   const slots: Slot[] = drafts.map((d, i) => {
     const lateAt = late.has(i) ? anchor(d.ts_ms + lateShiftMin + rng.int(0, LATE_MARGIN_MS)) : undefined;
     if (lateAt !== undefined) return { draft: i, emitAtMs: lateAt, kind: 'late' };
-    if (ooo.has(i)) return { draft: i, emitAtMs: d.ts_ms + rng.int(1_000, 4 * MINUTE_MS), kind: 'out_of_order' };
+    if (ooo.has(i))
+      return { draft: i, emitAtMs: d.ts_ms + rng.int(1_000, 4 * MINUTE_MS), kind: 'out_of_order' };
     return { draft: i, emitAtMs: d.ts_ms, kind: 'on_time' };
   });
   const dupEligible = slots.map((s, i) => (s.kind === 'late' ? -1 : i)).filter((i) => i >= 0);
@@ -81,5 +92,7 @@ export function schedule(rng: Prng, drafts: readonly DraftEvent[], options: Sche
  */
 export function emissionOrder(slots: readonly Slot[]): number[] {
   const rank = (i: number) => (slots[i]!.kind === 'on_time' ? 0 : 1);
-  return slots.map((_, i) => i).sort((a, b) => slots[a]!.emitAtMs - slots[b]!.emitAtMs || rank(a) - rank(b) || a - b);
+  return slots
+    .map((_, i) => i)
+    .sort((a, b) => slots[a]!.emitAtMs - slots[b]!.emitAtMs || rank(a) - rank(b) || a - b);
 }

@@ -41,6 +41,8 @@ export class BatchingProducer implements RecordSink {
   readonly #producer: Producer;
   readonly #options: BatchingProducerOptions;
   #pending: Group[] = [];
+  /** Records in #pending (including timed-out groups not yet skipped). */
+  #pendingRecords = 0;
   #inFlight = false;
   #lingerTimer: NodeJS.Timeout | undefined;
   #connected = false;
@@ -55,7 +57,11 @@ export class BatchingProducer implements RecordSink {
       connectionTimeout: 3_000,
       requestTimeout: 10_000,
     });
-    this.#producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.#producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
     this.#producer.on(this.#producer.events.CONNECT, () => {
       this.#connected = true;
     });
@@ -83,9 +89,13 @@ export class BatchingProducer implements RecordSink {
         settled: false,
         resolve,
         reject,
-        timer: setTimeout(() => settle(group, unavailable('kafka send timed out')), this.#options.sendTimeoutMs),
+        timer: setTimeout(
+          () => settle(group, unavailable('kafka send timed out')),
+          this.#options.sendTimeoutMs,
+        ),
       };
       this.#pending.push(group);
+      this.#pendingRecords += group.messages.length;
       this.#schedule();
     });
   }
@@ -99,8 +109,7 @@ export class BatchingProducer implements RecordSink {
 
   #schedule(): void {
     if (this.#inFlight) return; // #flush drains the queue when the request in flight returns
-    const size = this.#pending.reduce((n, g) => n + g.messages.length, 0);
-    if (size >= this.#options.maxBatchRecords || this.#options.lingerMs <= 0) {
+    if (this.#pendingRecords >= this.#options.maxBatchRecords || this.#options.lingerMs <= 0) {
       clearTimeout(this.#lingerTimer);
       this.#lingerTimer = undefined;
       void this.#flush();
@@ -119,7 +128,11 @@ export class BatchingProducer implements RecordSink {
     this.#inFlight = true;
     try {
       const byTopic = new Map<string, Message[]>();
-      for (const g of batch) byTopic.set(g.topic, [...(byTopic.get(g.topic) ?? []), ...g.messages]);
+      for (const g of batch) {
+        const list = byTopic.get(g.topic);
+        if (list) for (const m of g.messages) list.push(m);
+        else byTopic.set(g.topic, [...g.messages]);
+      }
       await this.#producer.sendBatch({
         acks: -1,
         compression: CompressionTypes.None,
@@ -141,8 +154,10 @@ export class BatchingProducer implements RecordSink {
     let size = 0;
     while (this.#pending.length > 0) {
       const next = this.#pending[0]!;
-      if (!next.settled && taken.length > 0 && size + next.messages.length > this.#options.maxBatchRecords) break;
+      if (!next.settled && taken.length > 0 && size + next.messages.length > this.#options.maxBatchRecords)
+        break;
       this.#pending.shift();
+      this.#pendingRecords -= next.messages.length;
       if (next.settled) continue;
       taken.push(next);
       size += next.messages.length;

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Registry } from 'prom-client';
 import type { FieldError } from '../../contract/event.ts';
 import { fullTopicName, TopicBase } from '../../provision/topics.ts';
@@ -56,7 +61,8 @@ export function buildIngestApp(deps: IngestAppDeps): FastifyInstance {
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {
     const status = err.statusCode ?? 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
-    const code = status === 413 ? 'BODY_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : (err.code ?? 'ERROR');
+    const code =
+      status === 413 ? 'BODY_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : (err.code ?? 'ERROR');
     void sendError(reply, status, code, status >= 500 ? 'internal error' : err.message, []);
   });
   app.addHook('onRequest', async (req) => {
@@ -89,13 +95,15 @@ export function buildIngestApp(deps: IngestAppDeps): FastifyInstance {
     const key = req.apiKey!;
     const signature = req.headers['x-rs-signature'];
     if (typeof signature === 'string' || key.record.requireSignature) {
-      const check = typeof signature === 'string'
-        ? verifySignature(signature, body, key.hash, now(), config.api.signatureToleranceMs)
-        : 'missing';
+      const check =
+        typeof signature === 'string'
+          ? verifySignature(signature, body, key.hash, now(), config.api.signatureToleranceMs)
+          : 'missing';
       if (check !== 'ok') return sendError(reply, 401, 'BAD_SIGNATURE', `request signature ${check}`, []);
     }
     const decoded = single ? decodeSingle(body) : decodeBatch(body, media, config.api.maxBatchEvents);
-    if (!decoded.ok) return sendError(reply, decoded.status, decoded.error, 'request body rejected', decoded.details);
+    if (!decoded.ok)
+      return sendError(reply, decoded.status, decoded.error, 'request body rejected', decoded.details);
     const rate = key.record.rateLimitPerSec ?? config.api.rateLimitEventsPerSec;
     const decision = buckets.take(key.record.keyId, rate, decoded.items.length, now());
     if (!decision.allowed) {
@@ -134,24 +142,39 @@ declare module 'fastify' {
 function authenticate(resolver: KeyResolver) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     const key = presentedKey(req.headers);
-    if (key === undefined) return sendError(reply, 401, 'UNAUTHENTICATED', 'missing or malformed API key', []);
+    if (key === undefined)
+      return sendError(reply, 401, 'UNAUTHENTICATED', 'missing or malformed API key', []);
     const found = await resolver.resolve(key);
-    if (found.record === undefined) return sendError(reply, 401, 'UNAUTHENTICATED', 'unknown or revoked API key', []);
-    if (!hasScope(found.record, 'ingest')) return sendError(reply, 403, 'FORBIDDEN', 'API key lacks scope ingest', []);
+    if (found.record === undefined)
+      return sendError(reply, 401, 'UNAUTHENTICATED', 'unknown or revoked API key', []);
+    if (!hasScope(found.record, 'ingest'))
+      return sendError(reply, 403, 'FORBIDDEN', 'API key lacks scope ingest', []);
     req.apiKey = { hash: found.hash, record: found.record };
   };
 }
 
-function sendError(reply: FastifyReply, status: number, error: string, message: string, details: FieldError[]) {
+function sendError(
+  reply: FastifyReply,
+  status: number,
+  error: string,
+  message: string,
+  details: FieldError[],
+) {
   return reply.code(status).send({ error, message, details, requestId: reply.request.id });
 }
 
 function answerSingle(reply: FastifyReply, result: import('./service.ts').EventResult) {
-  if (result.status === 'accepted') return reply.code(202).send({ event_id: result.event_id, status: 'accepted' });
+  if (result.status === 'accepted')
+    return reply.code(202).send({ event_id: result.event_id, status: 'accepted' });
   return sendError(reply, 400, 'INVALID_EVENT', 'event rejected', result.errors);
 }
 
-function answerBatch(reply: FastifyReply, outcome: { results: unknown[]; accepted: number; rejected: number }) {
+function answerBatch(
+  reply: FastifyReply,
+  outcome: { results: unknown[]; accepted: number; rejected: number },
+) {
   const status = outcome.rejected === 0 ? 202 : outcome.accepted > 0 ? 207 : 400;
-  return reply.code(status).send({ accepted: outcome.accepted, rejected: outcome.rejected, results: outcome.results });
+  return reply
+    .code(status)
+    .send({ accepted: outcome.accepted, rejected: outcome.rejected, results: outcome.results });
 }

@@ -7,7 +7,12 @@ import type { FieldError } from '../../contract/event.ts';
  */
 export type DecodedBody =
   | { readonly ok: true; readonly items: readonly DecodedItem[] }
-  | { readonly ok: false; readonly status: 400 | 413; readonly error: string; readonly details: FieldError[] };
+  | {
+      readonly ok: false;
+      readonly status: 400 | 413;
+      readonly error: string;
+      readonly details: FieldError[];
+    };
 
 export type DecodedItem = { readonly value: unknown } | { readonly error: FieldError };
 
@@ -36,12 +41,22 @@ export function decodeBatch(raw: Buffer, media: string, maxEvents: number): Deco
     const parsed = parseJson(text);
     if ('error' in parsed) return { ok: false, status: 400, error: 'INVALID_JSON', details: [parsed.error] };
     if (!Array.isArray(parsed.value)) {
-      return { ok: false, status: 400, error: 'INVALID_BATCH', details: [{ path: '', reason: 'expected a JSON array of events' }] };
+      return {
+        ok: false,
+        status: 400,
+        error: 'INVALID_BATCH',
+        details: [{ path: '', reason: 'expected a JSON array of events' }],
+      };
     }
     items = parsed.value.map((value) => ({ value }));
   }
   if (items.length === 0) {
-    return { ok: false, status: 400, error: 'EMPTY_BATCH', details: [{ path: '', reason: 'batch has no events' }] };
+    return {
+      ok: false,
+      status: 400,
+      error: 'EMPTY_BATCH',
+      details: [{ path: '', reason: 'batch has no events' }],
+    };
   }
   if (items.length > maxEvents) {
     return {

@@ -56,8 +56,16 @@ export function openApiDocument(maxBatchEvents: number, bodyLimitBytes: number):
           requestBody: {
             required: true,
             content: {
-              'application/json': { schema: { type: 'array', maxItems: maxBatchEvents, items: { $ref: '#/components/schemas/PaymentEvent' } } },
-              'application/x-ndjson': { schema: { type: 'string', description: 'One PaymentEvent JSON per line' } },
+              'application/json': {
+                schema: {
+                  type: 'array',
+                  maxItems: maxBatchEvents,
+                  items: { $ref: '#/components/schemas/PaymentEvent' },
+                },
+              },
+              'application/x-ndjson': {
+                schema: { type: 'string', description: 'One PaymentEvent JSON per line' },
+              },
             },
           },
           responses: {

@@ -6,10 +6,20 @@ import type { RecordSink } from './ports.ts';
 /** Outcome of one event of a request. */
 export type EventResult =
   | { readonly index: number; readonly event_id: string; readonly status: 'accepted' }
-  | { readonly index: number; readonly event_id?: string; readonly status: 'rejected'; readonly errors: FieldError[] };
+  | {
+      readonly index: number;
+      readonly event_id?: string;
+      readonly status: 'rejected';
+      readonly errors: FieldError[];
+    };
 
 export type IngestOutcome =
-  | { readonly kind: 'done'; readonly results: EventResult[]; readonly accepted: number; readonly rejected: number }
+  | {
+      readonly kind: 'done';
+      readonly results: EventResult[];
+      readonly accepted: number;
+      readonly rejected: number;
+    }
   /** Kafka did not acknowledge: NO event of the request is reported accepted. */
   | { readonly kind: 'unavailable'; readonly error: Error; readonly rejected: number };
 
@@ -44,7 +54,12 @@ export async function ingest(items: readonly DecodedItem[], deps: IngestDeps): P
       results.push({ index, event_id: checked.event.event_id, status: 'accepted' });
     } else {
       rejected += 1;
-      results.push({ index, event_id: eventIdOf(item.value), status: 'rejected', errors: [...checked.errors] });
+      results.push({
+        index,
+        event_id: eventIdOf(item.value),
+        status: 'rejected',
+        errors: [...checked.errors],
+      });
     }
   });
   if (records.length > 0) {

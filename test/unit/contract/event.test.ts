@@ -62,14 +62,24 @@ describe('wire', () => {
     expect(wire.key).toBe('m_1');
     expect(decodeEvent(wire.value)).toEqual({ ...r.event, ingest_received_ms: NOW });
     expect(Object.keys(JSON.parse(wire.value))).toEqual([
-      'event_id', 'ts_ms', 'user_id', 'merchant_id', 'amount', 'currency', 'country', 'status', 'metadata',
+      'event_id',
+      'ts_ms',
+      'user_id',
+      'merchant_id',
+      'amount',
+      'currency',
+      'country',
+      'status',
+      'metadata',
       'ingest_received_ms',
     ]);
   });
 
   it('rejects a tampered record', () => {
     expect(() => decodeEvent('{"event_id":"x"')).toThrow(/not JSON/);
-    expect(() => decodeEvent(JSON.stringify({ ...good, ingest_received_ms: 1, amount: '1' }))).toThrow(/amount/);
+    expect(() => decodeEvent(JSON.stringify({ ...good, ingest_received_ms: 1, amount: '1' }))).toThrow(
+      /amount/,
+    );
   });
 });
 
@@ -77,7 +87,9 @@ describe('eventJsonSchema', () => {
   it('describes the same contract', () => {
     const s = eventJsonSchema() as { required: string[]; additionalProperties: boolean; properties: object };
     expect(s.additionalProperties).toBe(false);
-    expect(s.required.sort()).toEqual(['amount', 'event_id', 'merchant_id', 'status', 'ts_ms', 'user_id'].sort());
+    expect(s.required.sort()).toEqual(
+      ['amount', 'event_id', 'merchant_id', 'status', 'ts_ms', 'user_id'].sort(),
+    );
     expect(Object.keys(s.properties)).toHaveLength(10);
   });
 });

@@ -9,7 +9,8 @@ import { parseTruth, truthLines } from '../../../src/generator/truth.ts';
 
 const digest = (seed: string, events: number) => {
   const h = createHash('sha256');
-  for (const line of truthLines(generateTraffic(generatorOptions({ seed, events })))) h.update(line).update('\n');
+  for (const line of truthLines(generateTraffic(generatorOptions({ seed, events }))))
+    h.update(line).update('\n');
   return h.digest('hex');
 };
 
@@ -40,7 +41,9 @@ describe('generateTraffic', () => {
   it('emits exactly N unique, contract-valid events with unique ids', () => {
     expect(originals).toHaveLength(N);
     expect(new Set(originals.map((e) => e.event.event_id)).size).toBe(N);
-    const bad = originals.filter((e) => !validateEvent(e.event, { nowMs: Date.UTC(2030, 0), maxFutureSkewMs: 0 }).ok);
+    const bad = originals.filter(
+      (e) => !validateEvent(e.event, { nowMs: Date.UTC(2030, 0), maxFutureSkewMs: 0 }).ok,
+    );
     expect(bad).toHaveLength(0);
   });
 
@@ -86,10 +89,14 @@ describe('generateTraffic', () => {
       expect(evs.length).toBeGreaterThanOrEqual(20);
       expect(evs.every((e) => e.event.amount <= 3)).toBe(true);
       expect(evs.filter((e) => e.event.status === 'failed').length / evs.length).toBeGreaterThan(0.4);
-      expect(new Set(evs.map((e) => e.event.user_id)).size).toBeLessThanOrEqual(3 * Math.ceil(evs.length / 20));
+      expect(new Set(evs.map((e) => e.event.user_id)).size).toBeLessThanOrEqual(
+        3 * Math.ceil(evs.length / 20),
+      );
     }
     const first = ct[0]!.event;
-    const burst = ct.filter((e) => e.event.merchant_id === first.merchant_id && Math.abs(e.event.ts_ms - first.ts_ms) < 10 * 60_000);
+    const burst = ct.filter(
+      (e) => e.event.merchant_id === first.merchant_id && Math.abs(e.event.ts_ms - first.ts_ms) < 10 * 60_000,
+    );
     expect(burst.length).toBeGreaterThanOrEqual(20);
   });
 
@@ -110,11 +117,14 @@ describe('generateTraffic', () => {
     const ato = originals.filter((e) => e.truth.pattern === 'ato');
     expect(ato.length).toBeGreaterThanOrEqual(6);
     for (const a of ato) {
-      const before = originals.filter((e) => e.event.user_id === a.event.user_id && e.event.ts_ms < a.event.ts_ms && !e.truth.is_fraud);
+      const before = originals.filter(
+        (e) => e.event.user_id === a.event.user_id && e.event.ts_ms < a.event.ts_ms && !e.truth.is_fraud,
+      );
       expect(before.length).toBeGreaterThanOrEqual(3);
       expect(before.some((e) => e.event.device_id === a.event.device_id)).toBe(false);
       expect(before.some((e) => e.event.country === a.event.country)).toBe(false);
-      const usd = (amount: number, currency: string) => amount / COUNTRIES.find((c) => c.currency === currency)!.perUsd;
+      const usd = (amount: number, currency: string) =>
+        amount / COUNTRIES.find((c) => c.currency === currency)!.perUsd;
       const meanUsd = before.reduce((s, e) => s + usd(e.event.amount, e.event.currency), 0) / before.length;
       expect(usd(a.event.amount, a.event.currency)).toBeGreaterThanOrEqual(5 * meanUsd);
     }
@@ -123,7 +133,10 @@ describe('generateTraffic', () => {
   it('plants merchant volume anomalies ≥ 5× the merchant baseline in their hour', () => {
     expect(traffic.anomalies.length).toBeGreaterThanOrEqual(1);
     for (const a of traffic.anomalies) {
-      const inHour = originals.filter((e) => e.event.merchant_id === a.merchant_id && e.event.ts_ms >= a.start_ms && e.event.ts_ms < a.end_ms);
+      const inHour = originals.filter(
+        (e) =>
+          e.event.merchant_id === a.merchant_id && e.event.ts_ms >= a.start_ms && e.event.ts_ms < a.end_ms,
+      );
       expect(inHour.filter((e) => e.truth.anomaly === a.anomaly)).toHaveLength(a.extra_events);
       expect(inHour.length).toBeGreaterThanOrEqual(5 * a.baseline_per_hour);
     }
@@ -138,7 +151,8 @@ describe('generateTraffic', () => {
     expect(legit.every((l) => !fraudIds.has(l.event_id))).toBe(true);
     expect(labels.every((l) => l.label_ts_ms - l.event_ts_ms >= 3_600_000)).toBe(true);
     for (const { afterEmissions, label } of traffic.labels) {
-      if (afterEmissions > 0) expect(emissions[afterEmissions - 1]!.clock_ms).toBeLessThanOrEqual(label.label_ts_ms);
+      if (afterEmissions > 0)
+        expect(emissions[afterEmissions - 1]!.clock_ms).toBeLessThanOrEqual(label.label_ts_ms);
     }
   });
 

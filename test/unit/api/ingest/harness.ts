@@ -21,7 +21,14 @@ export async function harness(apiOverrides: Record<string, unknown> = {}) {
     return k.key;
   };
   const ingestKey = await addKey(['ingest']);
-  const app = buildIngestApp({ config, sink, keys, logger: silentLogger(), registry: new Registry(), now: () => clock.now });
+  const app = buildIngestApp({
+    config,
+    sink,
+    keys,
+    logger: silentLogger(),
+    registry: new Registry(),
+    now: () => clock.now,
+  });
   await app.ready();
   return { app, sink, keys, clock, addKey, ingestKey, config };
 }

@@ -9,7 +9,12 @@ afterEach(async () => h?.app.close());
 interface ErrorBody {
   error: string;
   details: { path: string; reason: string }[];
-  results?: { index: number; status: string; event_id?: string; errors?: { path: string; reason: string }[] }[];
+  results?: {
+    index: number;
+    status: string;
+    event_id?: string;
+    errors?: { path: string; reason: string }[];
+  }[];
   accepted?: number;
   rejected?: number;
 }
@@ -17,8 +22,12 @@ interface ErrorBody {
 function post(payload: string, headers: Record<string, string>, url = '/v1/events/batch') {
   return h.app.inject({ method: 'POST', url, headers, payload });
 }
-const auth = (key: string, type = 'application/json') => ({ authorization: `Bearer ${key}`, 'content-type': type });
-const batch = (n: number, prefix = 'b') => Array.from({ length: n }, (_, i) => event({ event_id: `${prefix}-${i}` }));
+const auth = (key: string, type = 'application/json') => ({
+  authorization: `Bearer ${key}`,
+  'content-type': type,
+});
+const batch = (n: number, prefix = 'b') =>
+  Array.from({ length: n }, (_, i) => event({ event_id: `${prefix}-${i}` }));
 
 describe('bad input table: HTTP level', () => {
   it('wrong content type → 415', async () => {
@@ -58,7 +67,13 @@ describe('bad input table: HTTP level', () => {
     expect(res.statusCode).toBe(207);
     const body = res.json() as ErrorBody;
     expect([body.accepted, body.rejected]).toEqual([3, 2]);
-    expect(body.results!.map((r) => r.status)).toEqual(['accepted', 'rejected', 'accepted', 'rejected', 'accepted']);
+    expect(body.results!.map((r) => r.status)).toEqual([
+      'accepted',
+      'rejected',
+      'accepted',
+      'rejected',
+      'accepted',
+    ]);
     expect(body.results![1]!.errors).toEqual([{ path: 'amount', reason: 'expected number, got string' }]);
     expect(body.results![3]!.errors![0]!.path).toBe('country');
     expect(h.sink.sends).toHaveLength(1); // one produce call for the whole request
@@ -67,7 +82,11 @@ describe('bad input table: HTTP level', () => {
 
   it('NDJSON batch: a malformed line rejects only that line', async () => {
     h = await harness();
-    const lines = [JSON.stringify(event({ event_id: 'nd-0' })), '{"event_id":', JSON.stringify(event({ event_id: 'nd-2' }))];
+    const lines = [
+      JSON.stringify(event({ event_id: 'nd-0' })),
+      '{"event_id":',
+      JSON.stringify(event({ event_id: 'nd-2' })),
+    ];
     const res = await post(`${lines.join('\n')}\n`, auth(h.ingestKey, 'application/x-ndjson'));
     expect(res.statusCode).toBe(207);
     const body = res.json() as ErrorBody;
@@ -96,21 +115,37 @@ describe('bad input table: HTTP level', () => {
     const res = await post(JSON.stringify(event()), auth(read), '/v1/events');
     expect(res.statusCode).toBe(403);
     expect((res.json() as ErrorBody).error).toBe('FORBIDDEN');
-    const ok = await post(JSON.stringify(event()), { 'x-api-key': admin, 'content-type': 'application/json' }, '/v1/events');
+    const ok = await post(
+      JSON.stringify(event()),
+      { 'x-api-key': admin, 'content-type': 'application/json' },
+      '/v1/events',
+    );
     expect(ok.statusCode).toBe(202);
   });
 
   it('bad, stale or missing-but-required signature → 401; a good one passes', async () => {
     h = await harness();
     const body = JSON.stringify(event());
-    const bad = await post(body, { ...auth(h.ingestKey), 'x-rs-signature': signBody(h.ingestKey, `${body} `, NOW) }, '/v1/events');
+    const bad = await post(
+      body,
+      { ...auth(h.ingestKey), 'x-rs-signature': signBody(h.ingestKey, `${body} `, NOW) },
+      '/v1/events',
+    );
     expect(bad.statusCode).toBe(401);
     expect((bad.json() as ErrorBody).error).toBe('BAD_SIGNATURE');
-    const stale = await post(body, { ...auth(h.ingestKey), 'x-rs-signature': signBody(h.ingestKey, body, NOW - 301_000) }, '/v1/events');
+    const stale = await post(
+      body,
+      { ...auth(h.ingestKey), 'x-rs-signature': signBody(h.ingestKey, body, NOW - 301_000) },
+      '/v1/events',
+    );
     expect(stale.statusCode).toBe(401);
     const strict = await h.addKey(['ingest'], { requireSignature: true });
     expect((await post(body, auth(strict), '/v1/events')).statusCode).toBe(401);
-    const good = await post(body, { ...auth(strict), 'x-rs-signature': signBody(strict, body, NOW) }, '/v1/events');
+    const good = await post(
+      body,
+      { ...auth(strict), 'x-rs-signature': signBody(strict, body, NOW) },
+      '/v1/events',
+    );
     expect(good.statusCode).toBe(202);
     expect(h.sink.values()).toHaveLength(1);
   });
