@@ -72,3 +72,24 @@ export class LiveScoreSink implements EffectSink {
 
   async close(): Promise<void> {}
 }
+
+/** Reads what LiveScoreSink wrote. */
+export class LiveScoreReader {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+
+  constructor(redis: Redis, prefix: string) {
+    this.#redis = redis;
+    this.#prefix = prefix;
+  }
+
+  async latestForUser(userId: string): Promise<unknown | null> {
+    const json = await this.#redis.get(liveUserKey(this.#prefix, userId));
+    return json === null ? null : JSON.parse(json);
+  }
+
+  async forEvent(eventId: string): Promise<unknown | null> {
+    const json = await this.#redis.get(liveEventKey(this.#prefix, eventId));
+    return json === null ? null : JSON.parse(json);
+  }
+}

@@ -1,0 +1,82 @@
+import cassandra from 'cassandra-driver';
+import type { LookupReader, MerchantStatsOut, StoredScore, WindowQuery, WindowRowOut } from '../../api/lookup/ports.ts';
+import type { LiveScoreReader } from '../redis/live-scores.ts';
+
+const { Client, types } = cassandra;
+
+/**
+ * The lookup API's reads: live scores from Redis first (fresh, cheap), Cassandra history as the
+ * fallback for older events; windows and stats from Cassandra with driver-side paging.
+ */
+export class StoreLookupReader implements LookupReader {
+  readonly #client: cassandra.Client;
+  readonly #live: LiveScoreReader;
+
+  constructor(options: { contactPoints: readonly string[]; localDataCenter: string; keyspace: string; live: LiveScoreReader }) {
+    this.#client = new Client({
+      contactPoints: [...options.contactPoints],
+      localDataCenter: options.localDataCenter,
+      keyspace: options.keyspace,
+      queryOptions: { consistency: types.consistencies.localOne, prepare: true },
+    });
+    this.#live = options.live;
+  }
+
+  async latestUserScore(userId: string): Promise<StoredScore | null> {
+    const live = (await this.#live.latestForUser(userId)) as StoredScore | null;
+    if (live) return live;
+    const rs = await this.#client.execute('SELECT * FROM risk_scores_by_user WHERE user_id = ? LIMIT 1', [userId]);
+    const row = rs.first();
+    return row ? toScore(row) : null;
+  }
+
+  async scoreByEvent(eventId: string): Promise<StoredScore | null> {
+    const live = (await this.#live.forEvent(eventId)) as StoredScore | null;
+    if (live) return live;
+    const rs = await this.#client.execute('SELECT * FROM risk_scores_by_event WHERE event_id = ?', [eventId]);
+    const row = rs.first();
+    return row ? toScore(row) : null;
+  }
+
+  async merchantWindows(q: WindowQuery): Promise<{ rows: WindowRowOut[]; pageState: string | null }> {
+    const cql = 'SELECT merchant_id, window_start, window_end, status, cnt, sum_amount, n_users, final FROM merchant_windows WHERE merchant_id = ? AND window_start >= ? AND window_start < ?';
+    const params = [q.merchantId, new Date(q.fromMs), new Date(q.toMs)];
+    const pageState = q.pageState === undefined ? undefined : Buffer.from(q.pageState, 'base64url').toString('hex');
+    const rows: WindowRowOut[] = [];
+    let next: string | null = null;
+    // Status is filtered here rather than in CQL: it is a clustering column after window_start.
+    const rs = await this.#client.execute(cql, params, { fetchSize: q.limit, ...(pageState ? { pageState } : {}) });
+    for (const r of rs.rows) {
+      if (q.status !== undefined && r.status !== q.status) continue;
+      rows.push({
+        merchant_id: r.merchant_id, window_start: (r.window_start as Date).getTime(), window_end: (r.window_end as Date).getTime(),
+        status: r.status, cnt: Number(r.cnt), sum_amount: r.sum_amount, n_users: Number(r.n_users), final: r.final === true,
+      });
+    }
+    if (rs.pageState) next = Buffer.from(rs.pageState, 'hex').toString('base64url');
+    return { rows, pageState: next };
+  }
+
+  async merchantStats(merchantId: string): Promise<MerchantStatsOut | null> {
+    const rs = await this.#client.execute('SELECT * FROM merchant_stats WHERE merchant_id = ?', [merchantId]);
+    const r = rs.first();
+    if (!r) return null;
+    return {
+      merchant_id: r.merchant_id, total_cnt: Number(r.total_cnt), failed_cnt: Number(r.failed_cnt),
+      hour_cnt: Number(r.hour_cnt), hour_failed: Number(r.hour_failed), as_of_ms: Number(r.as_of_ms),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.#client.shutdown();
+  }
+}
+
+function toScore(r: cassandra.types.Row): StoredScore {
+  const features: Record<string, number> = {};
+  for (const [k, v] of Object.entries((r.features ?? {}) as Record<string, number>)) features[k] = Number(v);
+  return {
+    event_id: r.event_id, user_id: r.user_id, merchant_id: r.merchant_id, ts_ms: Number(r.ts_ms), score: r.score,
+    decision: r.decision, reasons: (r.reasons ?? []) as string[], features, model_version: r.model_version,
+  };
+}
