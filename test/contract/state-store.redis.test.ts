@@ -122,6 +122,8 @@ describe('RedisStateStore on a real Redis', () => {
     });
   });
 
+  // SCRIPT FLUSH is server-wide, as a Redis restart is; ioredis clients re-send on NOSCRIPT, and
+  // the integration suite runs its files one at a time.
   it('reloads its scripts after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {
     const { store } = make();
     const { epoch } = await store.claim(REF);
