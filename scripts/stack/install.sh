@@ -53,10 +53,10 @@ with_services_blocked() {
   return "$rc"
 }
 
-# Belt and braces after install: stop and disable the packaged daemons if anything started them,
-# then verify none is left listening.
+# Belt and braces after install: stop and disable the packaged daemons if anything started them
+# (they run as the packages' system users), then check that none holds our ports.
 stop_package_daemons() {
-  local unit p
+  local unit port
   for unit in redis-server prometheus; do
     if [[ -d /run/systemd/system ]]; then
       systemctl disable --now "$unit" >/dev/null 2>&1 || true
@@ -65,11 +65,10 @@ stop_package_daemons() {
       update-rc.d "$unit" disable >/dev/null 2>&1 || true
     fi
   done
-  for p in /proc/[0-9]*; do
-    p=${p#/proc/}
-    [[ $(readlink "/proc/$p/exe" 2>/dev/null) =~ /(redis-server|prometheus)$ ]] || continue
-    is_ours "$p" && continue
-    die "a packaged daemon is running (pid $p: $(cmdline_of "$p")); stop it, it takes our ports"
+  for port in 6379 9090; do
+    port_open "$port" || continue
+    is_ours "$(port_pid "$port")" && continue
+    die "after apt-get install, port $port is held by: $(port_owner "$port" || true); stop that daemon"
   done
 }
 
@@ -83,8 +82,12 @@ ensure_jars() {
   t0=$(now)
   say "$svc: resolving jars with mvn (first time: a few minutes)"
   rm -rf "$dir" "$dir.partial"
-  mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
-    -DoutputDirectory="$dir.partial" || die "mvn could not resolve $pom"
+  mkdir -p "$LOGS"
+  mvn -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$dir.partial" >"$LOGS/mvn-$svc.log" 2>&1 || {
+    tail -n 30 "$LOGS/mvn-$svc.log" >&2
+    die "mvn could not resolve $pom (full output: $LOGS/mvn-$svc.log)"
+  }
   mv "$dir.partial" "$dir"
   printf '%s\n' "$sum" >"$dir/.complete"
   say "$svc: $(find "$dir" -name '*.jar' | wc -l) jars in $(elapsed "$t0")s"

@@ -85,6 +85,9 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # exit of grep -q would SIGPIPE tail and fail the pipeline under pipefail.)
 logged_since() { [[ $(tail -c "+$(($2 + 1))" "$1" 2>/dev/null | grep -cF -- "$3") -gt 0 ]]; }
 
+# Pid of the process listening on port $1, if ss shows it.
+port_pid() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2; }
+
 # Who listens on 127.0.0.1 or any address at port $1 (for error messages).
 port_owner() { ss -Hltnp "sport = :$1" 2>/dev/null | awk '{ print $4, $6 }' | head -n 3; }
 
