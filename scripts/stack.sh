@@ -10,10 +10,9 @@
 #   npm run stack -- pids              every live process of this checkout's stack, one a line
 set -euo pipefail
 
+# shellcheck source-path=SCRIPTDIR
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=stack/lib.sh
 source "$here/stack/lib.sh"
-# shellcheck source=stack/install.sh
 source "$here/stack/install.sh"
 for svc in "${SERVICES[@]}"; do
   # shellcheck source=/dev/null
@@ -35,7 +34,7 @@ launch_offset() { cat "$RUN/$1.logoffset" 2>/dev/null || echo 0; }
 prepare() {
   local s needs bins=() jvm=()
   for s in "$@"; do
-    needs=$(${s}_needs)
+    needs=$(svc "$s" needs)
     # shellcheck disable=SC2206 # a space-separated list of binaries
     if [[ $needs == java ]]; then jvm+=("$s"); else bins+=($needs); fi
   done
@@ -56,14 +55,14 @@ start_one() {
     return 0
   fi
   [[ -n $(recorded_pid "$s") ]] && say "$s: recorded pid $(recorded_pid "$s") is gone, restarting"
-  for port in $(${s}_ports); do
+  for port in $(svc "$s" ports); do
     port_open "$port" || continue
     die "$s: port $port is already in use by: $(port_owner "$port" || true) (another stack or a packaged daemon?)"
   done
   log_size "$s" >"$RUN/$s.logoffset"
   now >"$RUN/$s.started"
   WAIT_FROM[$s]=$(cat "$RUN/$s.started")
-  ${s}_start
+  svc "$s" start
   watch_ready "$s"
 }
 
@@ -76,7 +75,7 @@ watch_ready() {
   rm -f "$RUN/$s.ready"
   (
     while is_ours "$pid"; do
-      if ${s}_ready "$from"; then
+      if svc "$s" ready "$from"; then
         now >"$RUN/$s.ready"
         exit 0
       fi
@@ -110,7 +109,7 @@ wait_ready() {
         warn "$s: not ready after ${READY_TIMEOUT[$s]}s; stopping it. Log: $LOGS/$s.log"
         show_logs "$s"
         kill "${WATCHERS[$s]}" 2>/dev/null || true
-        terminate "$pid" "$(${s}_stop_grace)" "$s"
+        terminate "$pid" "$(svc "$s" stop_grace)" "$s"
         failed+=("$s")
       else
         left+=("$s")
@@ -124,7 +123,8 @@ wait_ready() {
 
 cmd_up() {
   local svcs s t0 ordered=()
-  mapfile -t svcs < <(select_services "$@")
+  select_services "$@"
+  svcs=("${SELECTED[@]}")
   t0=$(now)
   prepare "${svcs[@]}"
   for s in "${START_ORDER[@]}"; do [[ " ${svcs[*]} " == *" $s "* ]] && ordered+=("$s"); done
@@ -135,11 +135,12 @@ cmd_up() {
 
 cmd_down() {
   local svcs s pid stray
-  mapfile -t svcs < <(select_services "$@")
+  select_services "$@"
+  svcs=("${SELECTED[@]}")
   for s in "${svcs[@]}"; do
     if pid=$(live_pid "$s"); then
       say "$s: stopping pid $pid"
-      terminate "$pid" "$(${s}_stop_grace)" "$s" &
+      terminate "$pid" "$(svc "$s" stop_grace)" "$s" &
     fi
   done
   wait
@@ -155,19 +156,20 @@ cmd_down() {
 
 cmd_status() {
   local svcs s pid state rc=0
-  mapfile -t svcs < <(select_services "$@")
+  select_services "$@"
+  svcs=("${SELECTED[@]}")
   printf '%-11s %-12s %-8s %-6s %s\n' SERVICE STATE PID PORT LOG
   for s in "${svcs[@]}"; do
     pid=$(live_pid "$s") || pid=""
     if [[ -z $pid ]]; then
       state=down
-    elif ${s}_ready "$(launch_offset "$s")"; then
+    elif svc "$s" ready "$(launch_offset "$s")"; then
       state=up
     else
       state=unhealthy
     fi
     [[ $state == up ]] || rc=3
-    printf '%-11s %-12s %-8s %-6s %s\n' "$s" "$state" "${pid:--}" "$(${s}_ports | cut -d' ' -f1)" "$LOGS/$s.log"
+    printf '%-11s %-12s %-8s %-6s %s\n' "$s" "$state" "${pid:--}" "$(svc "$s" ports | cut -d' ' -f1)" "$LOGS/$s.log"
   done
   return "$rc"
 }
@@ -175,7 +177,8 @@ cmd_status() {
 cmd_logs() {
   local follow=0 svcs=() files=() a s
   for a in "$@"; do if [[ $a == -f ]]; then follow=1; else svcs+=("$a"); fi; done
-  mapfile -t svcs < <(select_services "${svcs[@]}")
+  select_services "${svcs[@]}"
+  svcs=("${SELECTED[@]}")
   if ((follow)); then
     for s in "${svcs[@]}"; do files+=("$LOGS/$s.log"); done
     exec tail -F "${files[@]}"
@@ -203,7 +206,7 @@ main() {
     reset) cmd_reset ;;
     pids) our_pids ;;
     *)
-      sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
       [[ -z $cmd || $cmd == help || $cmd == -h ]] || exit 2
       ;;
   esac

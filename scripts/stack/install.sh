@@ -61,7 +61,7 @@ stop_package_daemons() {
     if [[ -d /run/systemd/system ]]; then
       systemctl disable --now "$unit" >/dev/null 2>&1 || true
     else
-      [[ -x /etc/init.d/$unit ]] && /etc/init.d/"$unit" stop >/dev/null 2>&1 || true
+      if [[ -x /etc/init.d/$unit ]]; then /etc/init.d/"$unit" stop >/dev/null 2>&1 || true; fi
       update-rc.d "$unit" disable >/dev/null 2>&1 || true
     fi
   done

@@ -5,6 +5,7 @@
 # binary) AND its command line names this checkout's $STACK directory. Nothing else is ever
 # signalled, so two checkouts (e.g. a CI clone) never touch each other's services.
 
+# shellcheck disable=SC2034 # paths used by the files that source this one
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 STACK=${RISKSTREAM_STACK_DIR:-$ROOT/.stack}
 JARS=$STACK/jars
@@ -35,14 +36,18 @@ is_service() {
   return 1
 }
 
-# Echoes the requested services in stack order; all when none given.
+# Sets SELECTED to the requested services in stack order (all when none given); dies on an
+# unknown name. Runs in the caller's shell (not in $(...)), so `die` stops the script.
 select_services() {
-  local want=("$@") s out=()
-  [[ ${#want[@]} -eq 0 ]] && want=("${SERVICES[@]}")
-  for s in "${want[@]}"; do is_service "$s" || die "unknown service '$s' (known: ${SERVICES[*]})"; done
-  for s in "${SERVICES[@]}"; do [[ " ${want[*]} " == *" $s "* ]] && out+=("$s"); done
-  printf '%s\n' "${out[@]}"
+  local s
+  for s in "$@"; do is_service "$s" || die "unknown service '$s' (known: ${SERVICES[*]})"; done
+  SELECTED=()
+  for s in "${SERVICES[@]}"; do [[ $# -eq 0 || " $* " == *" $s "* ]] && SELECTED+=("$s"); done
+  return 0
 }
+
+# svc <service> <fn> [args]: calls the service's hook <service>_<fn> (scripts/stack/<service>.sh).
+svc() { "$1_$2" "${@:3}"; }
 
 cmdline_of() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null; }
 
