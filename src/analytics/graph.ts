@@ -42,9 +42,17 @@ export interface GraphOptions {
   readonly pageRankAlpha: number;
   /** Seed of Louvain's random source. Default 1. */
   readonly seed: number;
+  /** Compute PageRank and communities (context for the lookup API). Default true; the ring score does not need them. */
+  readonly centrality: boolean;
 }
 
-const DEFAULTS: GraphOptions = { sizeHalf: 3, structuralWeight: 0.8, pageRankAlpha: 0.85, seed: 1 };
+const DEFAULTS: GraphOptions = {
+  sizeHalf: 3,
+  structuralWeight: 0.8,
+  pageRankAlpha: 0.85,
+  seed: 1,
+  centrality: true,
+};
 
 /** What the rebuild knows about one user. */
 export interface UserGraphInfo {
@@ -146,7 +154,8 @@ export function analysePaymentGraph(
 ): GraphAnalysis {
   const o = { ...DEFAULTS, ...opts };
   const g = buildPaymentGraph(events);
-  const ranks = g.order === 0 ? {} : pagerank(g, { getEdgeWeight: 'weight', alpha: o.pageRankAlpha });
+  const ranks =
+    g.order === 0 || !o.centrality ? {} : pagerank(g, { getEdgeWeight: 'weight', alpha: o.pageRankAlpha });
   const rng = createRng(o.seed);
   const detailed =
     g.size === 0 ? null : louvain.detailed(g, { getEdgeWeight: 'weight', rng: () => rng.next() });

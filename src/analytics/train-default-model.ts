@@ -1,0 +1,117 @@
+/**
+ * Trains and evaluates a risk model on a replayed, labelled stream: the pure part of the
+ * default-model build (src/cli/train-default-model.ts does the generation and file writing).
+ *
+ * Split by user, not by event: a user's events are strongly correlated (same devices, same
+ * history), so an event-level split would leak and overstate held-out quality.
+ */
+import { murmur3 } from './hash.ts';
+import { auc, precisionAtFraction, recallAtFraction } from './metrics.ts';
+import { type RiskModel, score, type Transform } from './model.ts';
+import { type TrainSettings, train } from './train.ts';
+import type { TrainingSet } from './training-set.ts';
+import { FEATURE_NAMES, featuresFromVector } from './user-features.ts';
+
+/** Transforms per feature: log1p for heavy-tailed counts and amounts, none for flags and scores. */
+export const DEFAULT_TRANSFORMS: Readonly<Record<(typeof FEATURE_NAMES)[number], Transform>> = {
+  velocity_1h_count: 'log1p',
+  velocity_1h_amount: 'log1p',
+  velocity_24h_count: 'log1p',
+  velocity_24h_amount: 'log1p',
+  failed_1h_count: 'log1p',
+  distinct_devices_24h: 'log1p',
+  distinct_merchants_24h: 'log1p',
+  distinct_countries_24h: 'log1p',
+  new_device: 'none',
+  new_country: 'none',
+  amount: 'log1p',
+  amount_zscore: 'none',
+  failure_streak: 'log1p',
+  graph_ring_score: 'none',
+  graph_component_size: 'log1p',
+};
+
+/** Options of {@link trainAndEvaluate}. */
+export interface DefaultTrainingOptions {
+  version: string;
+  /** Share of users held out (by hash of the user id). Default 0.3. */
+  holdoutShare?: number;
+  folds?: number;
+  grid?: readonly TrainSettings[];
+  thresholds?: RiskModel['thresholds'];
+  seed?: number;
+  metadata?: Record<string, string | number | boolean>;
+}
+
+/** Held-out quality, overall and per tag (pattern) against all legitimate rows. */
+export interface EvaluationReport {
+  trainRows: number;
+  trainPositives: number;
+  testRows: number;
+  testPositives: number;
+  auc: number;
+  precisionAt1Pct: number;
+  recallAt1Pct: number;
+  precisionAtHalfPct: number;
+  reviewRate: number;
+  blockRate: number;
+  precisionOfBlock: number;
+  aucByTag: Record<string, number>;
+  cv: { settings: TrainSettings; meanAuc: number }[];
+  best: TrainSettings;
+}
+
+const isHoldout = (userId: string, share: number) => murmur3(userId, 7) / 4294967296 < share;
+
+/** Splits by user, trains with cross-validation on the training users, evaluates on the others. */
+export function trainAndEvaluate(
+  set: TrainingSet,
+  opts: DefaultTrainingOptions,
+): { model: RiskModel; report: EvaluationReport } {
+  const share = opts.holdoutShare ?? 0.3;
+  const trainIdx: number[] = [];
+  const testIdx: number[] = [];
+  set.userIds.forEach((u, i) => {
+    (isHoldout(u, share) ? testIdx : trainIdx).push(i);
+  });
+  const pick = <T>(xs: readonly T[], idx: readonly number[]) => idx.map((i) => xs[i] as T);
+  const result = train(pick(set.rows, trainIdx), pick(set.labels, trainIdx), {
+    featureNames: FEATURE_NAMES,
+    transforms: FEATURE_NAMES.map((n) => DEFAULT_TRANSFORMS[n]),
+    version: opts.version,
+    ...(opts.grid ? { grid: opts.grid } : {}),
+    ...(opts.folds ? { folds: opts.folds } : {}),
+    ...(opts.thresholds ? { thresholds: opts.thresholds } : {}),
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.metadata ? { metadata: opts.metadata } : {}),
+  });
+  const model = result.model;
+  const scored = testIdx.map((i) => score(model, featuresFromVector(set.rows[i] as number[])));
+  const s = scored.map((r) => r.score);
+  const y = pick(set.labels, testIdx);
+  const tags = pick(set.tags, testIdx);
+  const aucByTag: Record<string, number> = {};
+  for (const tag of [...new Set(tags.filter((t): t is string => t !== undefined))].sort()) {
+    const keep = y.flatMap((l, i) => (l === 0 || tags[i] === tag ? [i] : []));
+    aucByTag[tag] = auc(pick(s, keep), pick(y, keep));
+  }
+  const blocked = scored.flatMap((r, i) => (r.decision === 'block' ? [i] : []));
+  const report: EvaluationReport = {
+    trainRows: trainIdx.length,
+    trainPositives: pick(set.labels, trainIdx).filter((l) => l === 1).length,
+    testRows: testIdx.length,
+    testPositives: y.filter((l) => l === 1).length,
+    auc: auc(s, y),
+    precisionAt1Pct: precisionAtFraction(s, y, 0.01),
+    recallAt1Pct: recallAtFraction(s, y, 0.01),
+    precisionAtHalfPct: precisionAtFraction(s, y, 0.005),
+    reviewRate: scored.filter((r) => r.decision === 'review').length / scored.length,
+    blockRate: blocked.length / scored.length,
+    precisionOfBlock:
+      blocked.length === 0 ? Number.NaN : blocked.filter((i) => y[i] === 1).length / blocked.length,
+    aucByTag,
+    cv: result.cv.map((c) => ({ settings: c.settings, meanAuc: c.meanAuc })),
+    best: result.best,
+  };
+  return { model, report };
+}
