@@ -126,6 +126,8 @@ export interface ApiDriveOptions extends DriveOptions {
   readonly batchSize: number;
   readonly concurrency: number;
   readonly maxRetries: number;
+  /** Called after each batch is handed out, with the number of emissions dispatched so far. */
+  readonly onDispatched?: (dispatched: number) => void;
 }
 
 /** Through the HTTP batch endpoint (NDJSON), `concurrency` requests in flight. */
@@ -161,6 +163,7 @@ export async function driveApi(
         inFlight.add(p);
         void p.finally(() => inFlight.delete(p));
         labels.feed(sent);
+        options.onDispatched?.(sent);
       }
       return sent;
     },

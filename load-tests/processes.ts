@@ -1,0 +1,74 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/** A free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** An entry point as a child process (`node --import tsx <script>`), output appended to `logFile`. */
+export class Child {
+  readonly #script: string;
+  readonly #env: Record<string, string>;
+  readonly #logFile: string;
+  #child: ChildProcess | undefined;
+
+  constructor(script: string, env: Record<string, string>, logFile: string) {
+    this.#script = script;
+    this.#env = env;
+    this.#logFile = logFile;
+  }
+
+  start(): void {
+    const log = createWriteStream(this.#logFile, { flags: 'a' });
+    this.#child = spawn(process.execPath, ['--import', 'tsx', this.#script], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...this.#env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.#child.stdout?.pipe(log);
+    this.#child.stderr?.pipe(log);
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Sends `signal` and waits for the exit (SIGKILL after `graceMs`). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 20_000): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Polls until `check` is true; throws with `what` after `timeoutMs`. */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export async function httpOk(url: string): Promise<boolean> {
+  const res = await fetch(url).catch(() => undefined);
+  return res?.ok ?? false;
+}
