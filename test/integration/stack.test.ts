@@ -1,17 +1,22 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, runStack, testConfig } from '../support/services.ts';
+import { runStack, testConfig } from '../support/services.ts';
 
 // scripts/stack.sh against the running stack: status tells the truth, a killed service is seen
 // as down and restarted by `up`, and `up` never starts a second copy.
 const SERVICES = ['kafka', 'cassandra', 'redis', 'prometheus'];
-const redisPidFile = join(REPO_ROOT, '.stack/run/redis.pid');
 
-function stateOf(statusOutput: string, service: string): string | undefined {
+/** Column `column` (1 = STATE, 2 = PID) of a service's line in `status` output. */
+function field(statusOutput: string, service: string, column: number): string | undefined {
   const line = statusOutput.split('\n').find((l) => l.startsWith(`${service} `));
-  return line?.trim().split(/\s+/)[1];
+  return line?.trim().split(/\s+/)[column];
+}
+const stateOf = (out: string, service: string) => field(out, service, 1);
+
+/** The recorded redis pid, as `status` shows it. */
+async function redisPid(): Promise<string | undefined> {
+  return field((await runStack(['status', 'redis'])).stdout, 'redis', 2);
 }
 
 /** Our redis-server processes, from the script's own process list. */
@@ -48,7 +53,8 @@ describe('scripts/stack.sh', () => {
   });
 
   it('sees a killed redis as down, restarts it with up, and never starts a duplicate', async () => {
-    const before = readFileSync(redisPidFile, 'utf8').trim();
+    const before = (await redisPid())!;
+    expect(before).toMatch(/^\d+$/);
     process.kill(Number(before), 'SIGKILL');
 
     const down = await runStack(['status', 'redis']);
@@ -58,14 +64,14 @@ describe('scripts/stack.sh', () => {
 
     const up = await runStack(['up', 'redis']);
     expect(up.code, up.stderr).toBe(0);
-    const restarted = readFileSync(redisPidFile, 'utf8').trim();
+    const restarted = (await redisPid())!;
     expect(restarted).not.toBe(before);
     expect(await redisAnswers()).toBe(true);
 
     const again = await runStack(['up']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain('redis: already running');
-    expect(readFileSync(redisPidFile, 'utf8').trim()).toBe(restarted);
+    expect(await redisPid()).toBe(restarted);
     expect(await ourRedisPids()).toEqual([restarted]);
 
     const status = await runStack(['status']);
