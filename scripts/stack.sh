@@ -52,6 +52,7 @@ start_one() {
   if pid=$(live_pid "$s"); then
     ALREADY[$s]=1
     WAIT_FROM[$s]=$(now)
+    watch_ready "$s"
     return 0
   fi
   [[ -n $(recorded_pid "$s") ]] && say "$s: recorded pid $(recorded_pid "$s") is gone, restarting"
@@ -66,8 +67,9 @@ start_one() {
   watch_ready "$s"
 }
 
-# Polls service $1 in the background from the moment it is launched and writes the time it
-# became ready to $RUN/$1.ready, so each service's start-up time is measured on its own clock.
+# Polls service $1 in the background from the moment it is launched (or found running) and
+# writes the time it became ready to $RUN/$1.ready, so each service's start-up time is measured
+# on its own clock while the others start.
 watch_ready() {
   local s=$1 pid from
   pid=$(live_pid "$s") || return 0
@@ -85,13 +87,10 @@ watch_ready() {
   WATCHERS[$s]=$!
 }
 
-# Waits until every service is ready; a service that dies or times out is stopped and reported.
+# Waits until every service started (or found) by start_one is ready; a service that dies or
+# times out is stopped and reported.
 wait_ready() {
   local pending=("$@") failed=() left s pid t0
-  for s in "${pending[@]}"; do
-    [[ -n ${WAIT_FROM[$s]:-} ]] || WAIT_FROM[$s]=$(now)
-    [[ -n ${WATCHERS[$s]:-} ]] || watch_ready "$s"
-  done
   while [[ ${#pending[@]} -gt 0 ]]; do
     left=()
     for s in "${pending[@]}"; do
