@@ -106,6 +106,7 @@ async function main(): Promise<number> {
   const wanted = topics(`${name}.`).filter((t) => t.base === TopicBase.events);
   const work = await mkdtemp(join(tmpdir(), `${name}-`));
   const redis = new Redis(base.redis.url);
+  redis.on('error', () => undefined); // reconnects by itself; setup/cleanup calls fail loudly
   const redisPrefix = `${base.redis.keyPrefix}:${name}`;
   const port = await freePort();
   const key = newApiKey();

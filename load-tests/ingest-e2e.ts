@@ -69,6 +69,7 @@ export async function runIngestE2e(options: E2eOptions): Promise<E2eReport> {
   const work = await mkdtemp(join(tmpdir(), `${name}-`));
   const bronzeDir = join(work, 'bronze');
   const redis = new Redis(base.redis.url);
+  redis.on('error', () => undefined); // reconnects by itself; setup/cleanup calls fail loudly
   const redisPrefix = `${base.redis.keyPrefix}:${name}`;
   const key = newApiKey();
   const port = await freePort();

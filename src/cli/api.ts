@@ -22,6 +22,7 @@ lifecycle.installSignalHandlers();
 
 const registry = createRegistry('api');
 const redis = connectRedis(config.redis.url);
+redis.on('error', (err: Error) => logger.warn({ err }, 'redis (api keys) error'));
 lifecycle.onStop('redis', async () => void (await redis.quit()));
 const producer = new BatchingProducer({
   brokers: config.kafka.brokers,

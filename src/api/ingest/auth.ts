@@ -63,12 +63,13 @@ export function verifySignature(
 }
 
 /**
- * Caches key lookups (hits and misses) for `ttlMs` so a request costs no store round trip;
- * a revocation takes effect within ttlMs.
+ * Caches key lookups (hits and misses). A fresh entry costs no store round trip; an expired
+ * one is still served while ONE background refresh runs (stale-while-revalidate), so the key
+ * store is never on the hot path of a known key and a store hiccup adds no latency. A
+ * revocation therefore takes effect within about ttlMs plus one refresh.
  */
 export class KeyResolver {
-  readonly #cache = new Map<string, { record: ApiKeyRecord | undefined; expiresMs: number }>();
-
+  readonly #cache = new Map<string, { record: ApiKeyRecord | undefined; expiresMs: number; refreshing: boolean }>();
   readonly #store: ApiKeyStore;
   readonly #ttlMs: number;
   readonly #now: () => number;
@@ -81,13 +82,24 @@ export class KeyResolver {
 
   async resolve(key: string): Promise<{ hash: string; record: ApiKeyRecord | undefined }> {
     const hash = hashApiKey(key);
-    const nowMs = this.#now();
     const hit = this.#cache.get(hash);
-    if (hit && hit.expiresMs > nowMs) return { hash, record: hit.record };
+    if (hit) {
+      if (hit.expiresMs <= this.#now() && !hit.refreshing) {
+        hit.refreshing = true;
+        this.#load(hash).catch(() => {
+          hit.refreshing = false; // keep serving the last answer; retry on a later request
+        });
+      }
+      return { hash, record: hit.record };
+    }
+    return { hash, record: await this.#load(hash) };
+  }
+
+  async #load(hash: string): Promise<ApiKeyRecord | undefined> {
     const found = await this.#store.findByHash(hash);
     const record = found && found.revokedMs === undefined ? found : undefined;
     if (this.#cache.size > 10_000) this.#cache.clear();
-    this.#cache.set(hash, { record, expiresMs: nowMs + this.#ttlMs });
-    return { hash, record };
+    this.#cache.set(hash, { record, expiresMs: this.#now() + this.#ttlMs, refreshing: false });
+    return record;
   }
 }

@@ -191,3 +191,24 @@ describe('bad input table: HTTP level', () => {
     expect(doc.components.schemas.PaymentEvent.required).toContain('merchant_id');
   });
 });
+
+describe('key cache', () => {
+  it('serves a known key while the store is down and applies a revocation after the refresh', async () => {
+    h = await harness({ keyCacheTtlMs: 1_000 });
+    const body = JSON.stringify(event());
+    expect((await post(body, auth(h.ingestKey), '/v1/events')).statusCode).toBe(202);
+    const original = h.keys.findByHash.bind(h.keys);
+    h.keys.findByHash = async () => {
+      throw new Error('store down');
+    };
+    h.clock.now += 2_000; // expired: served stale, refresh fails in the background
+    expect((await post(body, auth(h.ingestKey), '/v1/events')).statusCode).toBe(202);
+    h.keys.findByHash = original;
+    const [record] = await h.keys.list();
+    await h.keys.revoke(record!.keyId, h.clock.now);
+    h.clock.now += 2_000;
+    expect((await post(body, auth(h.ingestKey), '/v1/events')).statusCode).toBe(202); // triggers the refresh
+    await new Promise((r) => setTimeout(r, 10));
+    expect((await post(body, auth(h.ingestKey), '/v1/events')).statusCode).toBe(401);
+  });
+});
