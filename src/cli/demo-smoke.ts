@@ -11,7 +11,7 @@ import { BatchingProducer } from '../adapters/kafka/producer.ts';
 import { readTopic } from '../adapters/kafka/reader.ts';
 import type { PaymentEvent, PaymentStatus } from '../contract/event.ts';
 import { decodeEvent, encodeEvent } from '../contract/wire.ts';
-import { fullTopicName, TopicBase } from '../provision/topics.ts';
+import { fullTopicName, TopicBase, topicSpec } from '../provision/topics.ts';
 import { loadConfig } from '../runtime/config.ts';
 import { createLogger } from '../runtime/logger.ts';
 
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     `consumed ${seen.size}/${count} in a consumer group in ${(performance.now() - t1).toFixed(0)} ms, all valid`,
   );
   const received = [...seen.values()];
-  console.log(`partitions used: ${new Set(received.map((r) => r.partition)).size} of 12 (key merchant_id)`);
+  console.log(`partitions used: ${new Set(received.map((r) => r.partition)).size} of ${topicSpec(TopicBase.events).partitions} (key merchant_id)`);
   console.log(
     `by status: ${countBy(received, (r) => r.event.status)
       .map(([k, n]) => `${k}=${n}`)

@@ -1,11 +1,9 @@
-import kafkajs, { type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import type { Topic } from '../../provision/topics.ts';
 import type { Config } from '../../runtime/config.ts';
 import { ErrorCodes, RiskstreamError, toRiskstreamError } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
-import { kafkaLogCreator } from './log-creator.ts';
-
-const { Kafka } = kafkajs;
+import { createKafka } from './client.ts';
 
 /** One topic after {@link ensureTopics}. */
 export interface EnsuredTopic {
@@ -79,6 +77,17 @@ export async function endOffsets(
   });
 }
 
+/** Deletes consumer groups (throw-away readers, tests); missing or non-empty ones are skipped. */
+export async function deleteGroups(
+  config: Pick<Config, 'kafka'>,
+  groupIds: readonly string[],
+  logger: Logger,
+): Promise<void> {
+  await withAdmin(config, logger, async (admin) => {
+    await admin.deleteGroups([...groupIds]).catch(() => undefined);
+  });
+}
+
 async function createTopics(
   admin: Admin,
   topics: readonly Topic[],
@@ -113,14 +122,7 @@ async function withAdmin<T>(
   logger: Logger,
   body: (admin: Admin) => Promise<T>,
 ): Promise<T> {
-  const kafka = new Kafka({
-    clientId: `${config.kafka.clientId}-admin`,
-    brokers: [...config.kafka.brokers],
-    logCreator: kafkaLogCreator(logger),
-    connectionTimeout: 3_000,
-    requestTimeout: 30_000,
-  });
-  const admin = kafka.admin();
+  const admin = createKafka(config, logger, 'admin').admin();
   try {
     await admin.connect();
   } catch (err) {

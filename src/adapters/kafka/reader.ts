@@ -1,10 +1,8 @@
-import kafkajs from 'kafkajs';
 import type { Config } from '../../runtime/config.ts';
 import { ErrorCodes, RiskstreamError } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
-import { kafkaLogCreator } from './log-creator.ts';
-
-const { Kafka } = kafkajs;
+import { deleteGroups } from './admin.ts';
+import { createKafka } from './client.ts';
 
 /** One record as {@link readTopic} hands it over. */
 export interface ReadRecord {
@@ -33,12 +31,10 @@ export interface ReadTopicOptions {
  * Rejects with TIMEOUT if `onRecord` never says done within `timeoutMs`.
  */
 export async function readTopic(config: Pick<Config, 'kafka'>, options: ReadTopicOptions): Promise<void> {
-  const kafka = new Kafka({
-    clientId: `${config.kafka.clientId}-reader`,
-    brokers: [...config.kafka.brokers],
-    logCreator: kafkaLogCreator(options.logger),
+  const consumer = createKafka(config, options.logger, 'reader').consumer({
+    groupId: options.groupId,
+    allowAutoTopicCreation: false,
   });
-  const consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
   let timer: NodeJS.Timeout | undefined;
   try {
     await consumer.connect();
@@ -76,9 +72,6 @@ export async function readTopic(config: Pick<Config, 'kafka'>, options: ReadTopi
   } finally {
     clearTimeout(timer);
     await consumer.disconnect();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteGroups([options.groupId]).catch(() => undefined);
-    await admin.disconnect();
+    await deleteGroups(config, [options.groupId], options.logger);
   }
 }
