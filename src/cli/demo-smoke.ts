@@ -84,7 +84,9 @@ async function main(): Promise<void> {
     `consumed ${seen.size}/${count} in a consumer group in ${(performance.now() - t1).toFixed(0)} ms, all valid`,
   );
   const received = [...seen.values()];
-  console.log(`partitions used: ${new Set(received.map((r) => r.partition)).size} of ${topicSpec(TopicBase.events).partitions} (key merchant_id)`);
+  console.log(
+    `partitions used: ${new Set(received.map((r) => r.partition)).size} of ${topicSpec(TopicBase.events).partitions} (key merchant_id)`,
+  );
   console.log(
     `by status: ${countBy(received, (r) => r.event.status)
       .map(([k, n]) => `${k}=${n}`)
