@@ -61,6 +61,11 @@ export interface RedisStateStoreOptions {
   readonly redis: Redis | string;
   /** Prefix of every key (no braces: they would move the cluster hash tag). */
   readonly keyPrefix: string;
+  /**
+   * Connection-level errors of a client the store created (reconnects happen by themselves;
+   * commands that fail surface as STORE_UNAVAILABLE). Default: ioredis prints them.
+   */
+  readonly onConnectionError?: (err: Error) => void;
 }
 
 /** Redis implementation of the state store port; semantics are pinned by the contract suite. */
@@ -77,6 +82,7 @@ export class RedisStateStore implements StateStore {
     this.#prefix = options.keyPrefix;
     this.#ownsClient = typeof options.redis === 'string';
     this.#redis = typeof options.redis === 'string' ? new Redis(options.redis) : options.redis;
+    if (this.#ownsClient && options.onConnectionError) this.#redis.on('error', options.onConnectionError);
     this.#scripts = defineScripts(this.#redis);
   }
 
