@@ -56,7 +56,10 @@ async function batchPhase(client: IngestClient, lines: readonly string[], second
       next += size;
       const res = await client.postBatch(lines.slice(from, from + size).join('\n'));
       if (res.status === 202) accepted += Number((JSON.parse(res.body) as { accepted: number }).accepted);
-      else failed += 1;
+      else {
+        failed += 1;
+        await new Promise((r) => setTimeout(r, 50)); // do not spin on a failing API
+      }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -67,7 +70,12 @@ async function batchPhase(client: IngestClient, lines: readonly string[], second
 async function singlePhase(client: IngestClient, lines: readonly string[], seconds: number, rps: number) {
   const total = Math.min(lines.length, Math.round(seconds * rps));
   const latencies: number[] = [];
+  const errorStatuses: Record<string, number> = {};
   let errors = 0;
+  const fail = (why: string) => {
+    errors += 1;
+    errorStatuses[why] = (errorStatuses[why] ?? 0) + 1;
+  };
   const pending = new Set<Promise<void>>();
   const started = performance.now();
   let i = 0;
@@ -78,9 +86,9 @@ async function singlePhase(client: IngestClient, lines: readonly string[], secon
       const p = client.postEvent(lines[i]!).then(
         (res) => {
           if (res.status === 202) latencies.push(performance.now() - scheduled);
-          else errors += 1;
+          else fail(String(res.status));
         },
-        () => void (errors += 1),
+        (err: Error) => fail(err.message),
       );
       pending.add(p);
       void p.finally(() => pending.delete(p));
@@ -92,7 +100,7 @@ async function singlePhase(client: IngestClient, lines: readonly string[], secon
   const ms = performance.now() - started;
   latencies.sort((a, b) => a - b);
   return {
-    requests: total, ok: latencies.length, errors, durationMs: Math.round(ms), achievedRps: Math.round((total / ms) * 1000),
+    requests: total, ok: latencies.length, errors, errorStatuses, durationMs: Math.round(ms), achievedRps: Math.round((total / ms) * 1000),
     p50Ms: round(percentile(latencies, 50)), p90Ms: round(percentile(latencies, 90)), p99Ms: round(percentile(latencies, 99)),
     maxMs: round(latencies.at(-1) ?? Number.NaN),
   };
@@ -148,6 +156,7 @@ async function main(): Promise<number> {
       singleAchievedRps: single.achievedRps,
       singleRequests: single.requests,
       singleErrors: single.errors,
+      singleErrorStatuses: single.errorStatuses,
       singleP50Ms: single.p50Ms,
       singleP90Ms: single.p90Ms,
       singleP99Ms: single.p99Ms,
