@@ -97,17 +97,24 @@ export async function driveKafka(
   const inFlight = new Set<Promise<void>>();
   const started = performance.now();
   let sent = 0;
+  let failure: unknown;
   await paced(
     traffic.emissions.length,
     options.rate,
     async (due) => {
+      if (failure !== undefined) throw failure; // stop at the first unacknowledged send
       const upTo = Math.min(due, sent + 5_000);
       const now = Date.now();
       const records = traffic.emissions.slice(sent, upTo).map((e) => encodeEvent(e.event, now));
       const count = records.length;
-      const p = producer.send(topic, records).then(() => {
-        report.accepted += count;
-      });
+      const p = producer.send(topic, records).then(
+        () => {
+          report.accepted += count;
+        },
+        (err: unknown) => {
+          failure ??= err;
+        },
+      );
       inFlight.add(p);
       void p.finally(() => inFlight.delete(p)).catch(() => undefined);
       sent = upTo;
@@ -118,6 +125,7 @@ export async function driveKafka(
     () => options.progress(progressLine(sent, report.accepted, traffic.emissions.length, started)),
   );
   await Promise.all(inFlight);
+  if (failure !== undefined) throw failure;
   await labels.done();
   return finish(report, started);
 }

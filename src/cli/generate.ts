@@ -7,7 +7,8 @@
  *
  * Options: --url (api base, default http://<api.host>:<api.port>), --batch 500, --concurrency 4,
  * --sign (HMAC-sign requests), --period-hours 48, --start 2026-01-01T00:00:00Z, --no-labels,
- * --report <file> (run summary JSON). Key also from RISKSTREAM_API_KEY. Progress on stderr.
+ * --report <file> (run summary JSON), --provision (create the events/labels topics if missing;
+ * otherwise run `npm run provision` first). Key also from RISKSTREAM_API_KEY. Progress on stderr.
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -15,7 +16,8 @@ import { parseArgs } from 'node:util';
 import { BatchingProducer } from '../adapters/kafka/producer.ts';
 import { generateTraffic, generatorOptions } from '../generator/generate.ts';
 import { truthLines } from '../generator/truth.ts';
-import { fullTopicName, TopicBase } from '../provision/topics.ts';
+import { fullTopicName, TopicBase, topics } from '../provision/topics.ts';
+import { ensureTopics } from '../adapters/kafka/admin.ts';
 import { loadConfig } from '../runtime/config.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { driveApi, driveKafka, type RunReport } from './generate-drivers.ts';
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     start: { type: 'string', default: '2026-01-01T00:00:00Z' },
     'no-labels': { type: 'boolean', default: false },
     report: { type: 'string' },
+    provision: { type: 'boolean', default: false },
   },
 });
 const config = loadConfig(process.env);
@@ -78,6 +81,12 @@ async function main(): Promise<void> {
     sendTimeoutMs: 30_000,
     logger,
   });
+  if (values.provision) {
+    const wanted = topics(config.kafka.topicPrefix).filter(
+      (t) => t.base === TopicBase.events || t.base === TopicBase.labels,
+    );
+    await ensureTopics(config, wanted, { logger });
+  }
   if (needKafka) await producer.connect();
   const labelsTopic = fullTopicName(config.kafka.topicPrefix, TopicBase.labels);
   const common = {

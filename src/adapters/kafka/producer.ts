@@ -5,7 +5,7 @@ import { ErrorCodes, RiskstreamError } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import { kafkaLogCreator } from './log-creator.ts';
 
-const { Kafka, CompressionTypes } = kafkajs;
+const { Kafka, CompressionTypes, Partitioners } = kafkajs;
 
 export interface BatchingProducerOptions {
   readonly brokers: readonly string[];
@@ -61,6 +61,9 @@ export class BatchingProducer implements RecordSink {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      // Java-compatible murmur2 of the key: a merchant lands on the same partition whichever
+      // client (kafkajs, Java, kcat) produced it.
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
     this.#producer.on(this.#producer.events.CONNECT, () => {
       this.#connected = true;
