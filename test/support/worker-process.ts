@@ -33,6 +33,15 @@ export interface WorkerExit {
   readonly signal: NodeJS.Signals | null;
 }
 
+/** A pino log line of the worker. */
+export interface LogRecord {
+  readonly msg: string;
+  readonly [field: string]: unknown;
+}
+
+/** Log messages kept whole (the rest are only counted). */
+const KEPT_MESSAGES: ReadonlySet<string> = new Set(['assignment', 'partition claimed', 'commit refused: partition lost', 'worker running']);
+
 /** Every child started here and not yet exited: `killAllWorkers` ends them after a failed test. */
 const live = new Set<WorkerProcess>();
 
@@ -43,6 +52,8 @@ export class WorkerProcess {
   readonly logFile: string;
   /** How many log lines carried each pino `msg`. */
   readonly messages = new Map<string, number>();
+  /** Parsed log records whose `msg` is in `KEPT_MESSAGES`, in order. */
+  readonly records: LogRecord[] = [];
   metricsPort: number | undefined;
   #exit: WorkerExit | undefined;
   readonly #child: ChildProcess;
@@ -149,6 +160,7 @@ export class WorkerProcess {
       const parsed = parseLine(line);
       if (!parsed) return;
       this.messages.set(parsed.msg, (this.messages.get(parsed.msg) ?? 0) + 1);
+      if (KEPT_MESSAGES.has(parsed.msg)) this.records.push(parsed);
       if (parsed.msg === 'worker running' && typeof parsed.metricsPort === 'number') this.metricsPort = parsed.metricsPort;
       for (const waiter of this.#waiters.filter((w) => w.msg === parsed.msg)) waiter.resolve();
     });
@@ -160,11 +172,11 @@ export async function killAllWorkers(): Promise<void> {
   await Promise.all([...live].map((w) => w.kill9()));
 }
 
-function parseLine(line: string): { msg: string; metricsPort?: unknown } | undefined {
+function parseLine(line: string): LogRecord | undefined {
   if (!line.startsWith('{')) return undefined;
   try {
-    const parsed = JSON.parse(line) as { msg?: unknown; metricsPort?: unknown };
-    return typeof parsed.msg === 'string' ? { msg: parsed.msg, metricsPort: parsed.metricsPort } : undefined;
+    const parsed = JSON.parse(line) as { msg?: unknown };
+    return typeof parsed.msg === 'string' ? (parsed as LogRecord) : undefined;
   } catch {
     return undefined;
   }

@@ -49,7 +49,7 @@ export class KafkaSource<M> {
     });
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event) => {
       const partitions = event.payload.memberAssignment[options.topic] ?? [];
-      this.#log.info({ partitions, generation: event.payload.groupId }, 'assignment');
+      this.#log.info({ partitions, memberId: event.payload.memberId, isLeader: event.payload.isLeader }, 'assignment');
       options.host.onAssignment(partitions).catch((err: unknown) => this.#log.warn({ err }, 'claim after assignment failed; retried on the next batch'));
     });
     this.#consumer.on(this.#consumer.events.CRASH, (event) => {
