@@ -93,11 +93,17 @@ const REASON_STEMS: Readonly<Record<string, string>> = {
   graph_ring_score: 'ring_score',
   graph_component_size: 'shared_device_cluster',
 };
-const FLAGS: ReadonlySet<string> = new Set(['new_device', 'new_country']);
+/** 0/1 features: the code names the flag itself. */
+const FLAGS: Readonly<Record<string, string>> = {
+  new_device: 'new_device',
+  new_country: 'new_country',
+  established_new_device_and_country: 'new_device_and_country',
+};
 
 /** Stable, human-readable reason code for a feature pushing in direction `z`. */
 export function reasonCode(feature: string, z: number): string {
-  if (FLAGS.has(feature)) return z > 0 ? feature : `not_${feature}`;
+  const flag = FLAGS[feature];
+  if (flag !== undefined) return z > 0 ? flag : `not_${flag}`;
   return `${REASON_STEMS[feature] ?? feature}_${z > 0 ? 'high' : 'low'}`;
 }
 

@@ -29,6 +29,7 @@ export const DEFAULT_TRANSFORMS: Readonly<Record<(typeof FEATURE_NAMES)[number],
   failure_streak: 'log1p',
   graph_ring_score: 'none',
   graph_component_size: 'log1p',
+  established_new_device_and_country: 'none',
 };
 
 /** Options of {@link trainAndEvaluate}. */
@@ -41,12 +42,19 @@ export interface DefaultTrainingOptions {
   thresholds?: RiskModel['thresholds'];
   seed?: number;
   metadata?: Record<string, string | number | boolean>;
+  /**
+   * Share of legitimate training rows kept (default 1). Fraud is rare, so most of the training
+   * cost is spent on legitimate rows that add little; the intercept is then corrected by
+   * ln(rate) (prior correction for case-control sampling) so probabilities stay calibrated.
+   */
+  negativeSampleRate?: number;
 }
 
 /** Held-out quality, overall and per tag (pattern) against all legitimate rows. */
 export interface EvaluationReport {
   trainRows: number;
   trainPositives: number;
+  negativeSampleRate: number;
   testRows: number;
   testPositives: number;
   auc: number;
@@ -71,8 +79,11 @@ export function trainAndEvaluate(
   const share = opts.holdoutShare ?? 0.3;
   const trainIdx: number[] = [];
   const testIdx: number[] = [];
+  const rate = opts.negativeSampleRate ?? 1;
+  if (!(rate > 0 && rate <= 1)) throw new RangeError(`negativeSampleRate must be in (0, 1], got ${rate}`);
   set.userIds.forEach((u, i) => {
-    (isHoldout(u, share) ? testIdx : trainIdx).push(i);
+    if (isHoldout(u, share)) testIdx.push(i);
+    else if (set.labels[i] === 1 || murmur3(String(i), 11) / 4294967296 < rate) trainIdx.push(i);
   });
   const pick = <T>(xs: readonly T[], idx: readonly number[]) => idx.map((i) => xs[i] as T);
   const result = train(pick(set.rows, trainIdx), pick(set.labels, trainIdx), {
@@ -85,7 +96,7 @@ export function trainAndEvaluate(
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
     ...(opts.metadata ? { metadata: opts.metadata } : {}),
   });
-  const model = result.model;
+  const model = { ...result.model, intercept: result.model.intercept + Math.log(rate) };
   const scored = testIdx.map((i) => score(model, featuresFromVector(set.rows[i] as number[])));
   const s = scored.map((r) => r.score);
   const y = pick(set.labels, testIdx);
@@ -99,6 +110,7 @@ export function trainAndEvaluate(
   const report: EvaluationReport = {
     trainRows: trainIdx.length,
     trainPositives: pick(set.labels, trainIdx).filter((l) => l === 1).length,
+    negativeSampleRate: rate,
     testRows: testIdx.length,
     testPositives: y.filter((l) => l === 1).length,
     auc: auc(s, y),

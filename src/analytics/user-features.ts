@@ -16,6 +16,10 @@
  *   computed BEFORE this amount is added; 0 until `zscoreMinHistory` amounts; std floored at 1
  *   currency unit so a user who always pays the same amount does not divide by zero; clipped.
  * - graph_*: passed in from the last graph rebuild (defaults: ring 0, component of size 1).
+ * - established_new_device_and_country: new_device AND new_country for a user with at least
+ *   `zscoreMinHistory` earlier events. The account-takeover signature (PRODUCT §7) is this
+ *   conjunction, which a linear model cannot form from the two flags: every user's first event is
+ *   new on both counts too, and must not look like a takeover.
  * Exactness: windowed features are exact for events no older than maxTs − allowed lateness while a
  * user has at most `maxRecentEvents` events in the horizon; beyond that the oldest are dropped
  * (counts become lower bounds). Ids in the recent list are 32-bit hashes: distinct counts are
@@ -46,6 +50,7 @@ export const FEATURE_NAMES = [
   'failure_streak',
   'graph_ring_score',
   'graph_component_size',
+  'established_new_device_and_country',
 ] as const;
 /** One feature name. */
 export type FeatureName = (typeof FEATURE_NAMES)[number];
@@ -269,6 +274,7 @@ export function observeUserEvent(
     failure_streak: w.streak,
     graph_ring_score: graph?.ringScore ?? 0,
     graph_component_size: graph?.componentSize ?? 1,
+    established_new_device_and_country: newDevice * newCountry * (n >= cfg.zscoreMinHistory ? 1 : 0),
   };
 }
 

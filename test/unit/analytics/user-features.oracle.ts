@@ -68,6 +68,8 @@ export function recomputeUserFeaturesBruteForce(
       failure_streak: streak,
       graph_ring_score: g?.ringScore ?? 0,
       graph_component_size: g?.componentSize ?? 1,
+      established_new_device_and_country:
+        isNew((x) => x.device_id) * isNew((x) => x.country) * (earlier.length >= minHistory ? 1 : 0),
     };
   });
 }

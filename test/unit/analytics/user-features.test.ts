@@ -28,8 +28,13 @@ function userEvents(rng: Rng, n: number, devices = 4, countries = 3, coarse = fa
       amount: rng.chance(0.1) ? -rng.int(50_000) / 100 : rng.int(20_000) / 100 + 0.005 * rng.int(2),
       merchant_id: `m${rng.int(12)}`,
       status: rng.chance(0.25) ? 'failed' : 'captured',
-      ...(rng.chance(0.9) ? { device_id: `d${rng.int(devices)}` } : {}),
-      ...(rng.chance(0.8) ? { country: ['US', 'FR', 'VN', 'BR'][rng.int(countries)] } : {}),
+      // 2%: a takeover-like event, on a never-seen device from a never-seen country
+      ...(rng.chance(0.02)
+        ? { device_id: `fresh${i}`, country: `X${i % 7}` }
+        : {
+            ...(rng.chance(0.9) ? { device_id: `d${rng.int(devices)}` } : {}),
+            ...(rng.chance(0.8) ? { country: ['US', 'FR', 'VN', 'BR'][rng.int(countries)] } : {}),
+          }),
     });
   }
   return out;
