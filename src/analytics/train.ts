@@ -149,6 +149,29 @@ function predictAll(m: ReturnType<typeof fitModel>, rows: readonly (readonly num
   });
 }
 
+/** Mean held-out AUC of every setting over k stratified folds (statistics fitted per fold). */
+export function crossValidate(
+  rows: readonly (readonly number[])[],
+  labels: readonly number[],
+  transforms: readonly Transform[],
+  grid: readonly TrainSettings[],
+  k: number,
+  seed: number,
+): CvResult[] {
+  const fold = stratifiedFolds(labels, k, seed);
+  const pick = <T>(xs: readonly T[], idx: readonly number[]) => idx.map((i) => xs[i] as T);
+  return grid.map((settings) => {
+    const foldAucs: number[] = [];
+    for (let f = 0; f < k; f++) {
+      const trainIdx = rows.flatMap((_, i) => (fold[i] === f ? [] : [i]));
+      const testIdx = rows.flatMap((_, i) => (fold[i] === f ? [i] : []));
+      const m = fitModel(pick(rows, trainIdx), pick(labels, trainIdx), transforms, settings);
+      foldAucs.push(auc(predictAll(m, pick(rows, testIdx)), pick(labels, testIdx)));
+    }
+    return { settings, foldAucs, meanAuc: foldAucs.reduce((a, b) => a + b, 0) / k };
+  });
+}
+
 /**
  * Trains a model: cross-validates every grid setting by mean fold AUC (ties: earlier setting), then
  * refits the best on all rows.
@@ -166,33 +189,8 @@ export function train(
   const transforms = opts.transforms ?? new Array<Transform>(d).fill('none');
   const grid = opts.grid ?? DEFAULT_GRID;
   const k = opts.folds ?? 5;
-  const cv: CvResult[] = [];
-  if (k >= 2 && grid.length > 1) {
-    const fold = stratifiedFolds(labels, k, opts.seed ?? 1);
-    for (const settings of grid) {
-      const foldAucs: number[] = [];
-      for (let f = 0; f < k; f++) {
-        const trainIdx = rows.flatMap((_, i) => (fold[i] === f ? [] : [i]));
-        const testIdx = rows.flatMap((_, i) => (fold[i] === f ? [i] : []));
-        const m = fitModel(
-          trainIdx.map((i) => rows[i] as number[]),
-          trainIdx.map((i) => labels[i] as number),
-          transforms,
-          settings,
-        );
-        foldAucs.push(
-          auc(
-            predictAll(
-              m,
-              testIdx.map((i) => rows[i] as number[]),
-            ),
-            testIdx.map((i) => labels[i] as number),
-          ),
-        );
-      }
-      cv.push({ settings, foldAucs, meanAuc: foldAucs.reduce((a, b) => a + b, 0) / k });
-    }
-  }
+  const cv =
+    k >= 2 && grid.length > 1 ? crossValidate(rows, labels, transforms, grid, k, opts.seed ?? 1) : [];
   const best = cv.length
     ? cv.reduce((a, b) => (b.meanAuc > a.meanAuc ? b : a)).settings
     : (grid[0] as TrainSettings);
