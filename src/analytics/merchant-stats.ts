@@ -73,6 +73,10 @@ export interface MerchantStatsState {
   maxTs: number | null;
   /** minuteStart → [events, failed]; only minutes inside the rolling hour of maxTs. */
   minutes: Record<string, [number, number]>;
+  /** Running [events, failed] over `minutes` (so reading the rolling hour is O(1)). */
+  hour: [number, number];
+  /** Start of the rolling hour at the last prune; buckets before it are gone. */
+  minutesFrom: number | null;
   /** hourStart → events, for hours not yet closed. */
   openHours: Record<string, number>;
   /** End of the last closed hour (null before the first close). */
@@ -102,6 +106,8 @@ export function emptyMerchantStats(): MerchantStatsState {
     failed: 0,
     maxTs: null,
     minutes: {},
+    hour: [0, 0],
+    minutesFrom: null,
     openHours: {},
     closedThrough: null,
     volume: { hours: 0, mean: 0, variance: 0 },
@@ -111,30 +117,39 @@ export function emptyMerchantStats(): MerchantStatsState {
 
 const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
 
-/** Events and failures over the rolling hour ending at the merchant's latest event. */
+/** Events and failures over the rolling hour ending at the merchant's latest event. O(1). */
 export function rollingHour(state: MerchantStatsState): {
   total: number;
   failed: number;
   failureRate: number;
 } {
-  let total = 0;
-  let failed = 0;
-  if (state.maxTs !== null) {
-    const from = floorTo(state.maxTs, MINUTE) - 59 * MINUTE;
-    for (const [k, [n, f]] of Object.entries(state.minutes)) {
-      if (Number(k) >= from) {
-        total += n;
-        failed += f;
-      }
-    }
-  }
+  const [total, failed] = state.hour;
   return { total, failed, failureRate: total === 0 ? 0 : failed / total };
 }
 
-function pruneMinutes(state: MerchantStatsState): void {
-  if (state.maxTs === null) return;
-  const from = floorTo(state.maxTs, MINUTE) - 59 * MINUTE;
-  for (const k of Object.keys(state.minutes)) if (Number(k) < from) delete state.minutes[k];
+/** Drops buckets that left the rolling hour; only iterates when the hour actually moved. */
+function pruneMinutes(state: MerchantStatsState, from: number): void {
+  if (state.minutesFrom === from) return;
+  state.minutesFrom = from;
+  for (const [k, [n, f]] of Object.entries(state.minutes)) {
+    if (Number(k) < from) {
+      state.hour[0] -= n;
+      state.hour[1] -= f;
+      delete state.minutes[k];
+    }
+  }
+}
+
+/** States persisted before `hour`/`minutesFrom` existed (same v: 1): rebuild the running totals. */
+function upgrade(state: MerchantStatsState): void {
+  if (Array.isArray(state.hour)) return;
+  const hour: [number, number] = [0, 0];
+  for (const [n, f] of Object.values(state.minutes)) {
+    hour[0] += n;
+    hour[1] += f;
+  }
+  state.hour = hour;
+  state.minutesFrom = null;
 }
 
 function failureAlerts(state: MerchantStatsState, cfg: MerchantStatsConfig): MerchantAlert[] {
@@ -168,17 +183,25 @@ export function addMerchantEvent(
   if (!Number.isSafeInteger(ev.ts_ms)) throw new RangeError(`ts_ms must be an integer, got ${ev.ts_ms}`);
   const hour = floorTo(ev.ts_ms, HOUR);
   if (state.closedThrough !== null && hour < state.closedThrough) return { accepted: false, alerts: [] };
+  upgrade(state);
   const isFailed = ev.status === 'failed' ? 1 : 0;
   state.total += 1;
   state.failed += isFailed;
   state.maxTs = state.maxTs === null ? ev.ts_ms : Math.max(state.maxTs, ev.ts_ms);
-  const mk = String(floorTo(ev.ts_ms, MINUTE));
-  const bucket = state.minutes[mk] ?? [0, 0];
-  bucket[0] += 1;
-  bucket[1] += isFailed;
-  state.minutes[mk] = bucket;
+  const from = floorTo(state.maxTs, MINUTE) - 59 * MINUTE;
+  const minute = floorTo(ev.ts_ms, MINUTE);
+  // An event older than the rolling hour of the latest event can never be read from a bucket:
+  // it counts in the totals and its hour's volume only.
+  if (minute >= from) {
+    const bucket = state.minutes[String(minute)] ?? [0, 0];
+    bucket[0] += 1;
+    bucket[1] += isFailed;
+    state.minutes[String(minute)] = bucket;
+    state.hour[0] += 1;
+    state.hour[1] += isFailed;
+  }
+  pruneMinutes(state, from);
   state.openHours[String(hour)] = (state.openHours[String(hour)] ?? 0) + 1;
-  pruneMinutes(state); // also drops the bucket just touched when the event is older than the hour
   return { accepted: true, alerts: failureAlerts(state, cfg) };
 }
 

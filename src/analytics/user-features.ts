@@ -148,7 +148,13 @@ function remember(
 ): void {
   if (key === undefined) return;
   const s = seen[key];
-  seen[key] = s === undefined ? [t, t] : [Math.min(s[0], t), Math.max(s[1], t)];
+  if (s !== undefined) {
+    // known key: the set does not grow, nothing to evict (the common case: no key listing)
+    if (t < s[0]) s[0] = t;
+    if (t > s[1]) s[1] = t;
+    return;
+  }
+  seen[key] = [t, t];
   const keys = Object.keys(seen);
   if (keys.length <= max) return;
   keys.sort(
@@ -173,18 +179,21 @@ function windowed(recent: readonly RecentEntry[], at: number, t: number) {
   const devices = new Set<number>();
   const merchants = new Set<number>();
   const countries = new Set<string>();
-  // the list is sorted and the new entry sits after every ts ≤ t, so entries past `at` are in the future
-  for (const [ts, units, m, d, c, failed] of recent) {
-    if (ts > t || ts <= t - DAY) continue;
+  // the list is sorted and the new entry sits after every ts ≤ t, so entries past `at` are in the
+  // future; scan back from `at` and stop at the 24 h boundary (indexed access: this is the hot loop)
+  for (let i = at; i >= 0; i--) {
+    const e = recent[i] as RecentEntry;
+    const ts = e[0];
+    if (ts <= t - DAY) break;
     c24++;
-    u24 += units;
-    merchants.add(m);
-    if (d !== -1) devices.add(d);
-    if (c !== '') countries.add(c);
+    u24 += e[1];
+    merchants.add(e[2]);
+    if (e[3] !== -1) devices.add(e[3]);
+    if (e[4] !== '') countries.add(e[4]);
     if (ts > t - HOUR) {
       c1++;
-      u1 += units;
-      f1 += failed;
+      u1 += e[1];
+      f1 += e[5];
     }
   }
   let streak = 0;

@@ -42,6 +42,18 @@ describe('merchant rolling failure rate', () => {
     }
   });
 
+  it('upgrades a state persisted without running totals', () => {
+    const cfg = resolveMerchantStatsConfig();
+    const state = emptyMerchantStats();
+    for (let i = 0; i < 10; i++)
+      addMerchantEvent(state, { ts_ms: T0 + i * 1000, status: i % 2 ? 'failed' : 'captured' }, cfg);
+    const old = JSON.parse(JSON.stringify(state));
+    delete old.hour;
+    delete old.minutesFrom;
+    addMerchantEvent(old, { ts_ms: T0 + 20_000, status: 'failed' }, cfg);
+    expect(rollingHour(old)).toEqual({ total: 11, failed: 6, failureRate: 6 / 11 });
+  });
+
   it('raises once above the threshold with enough volume, clears with hysteresis', () => {
     const cfg = resolveMerchantStatsConfig({
       failureRateThreshold: 0.5,
