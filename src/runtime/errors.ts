@@ -39,6 +39,7 @@ export const ErrorCodes = {
   handlerFailed: 'HANDLER_FAILED',
   lateEvent: 'LATE_EVENT',
   notOwner: 'NOT_OWNER',
+  offsetMismatch: 'OFFSET_MISMATCH',
   stateCodec: 'STATE_CODEC',
   storeUnavailable: 'STORE_UNAVAILABLE',
   kafkaUnavailable: 'KAFKA_UNAVAILABLE',

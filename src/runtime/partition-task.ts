@@ -178,6 +178,15 @@ export class PartitionTask<M> {
       maxEventTimeMs: out.maxEventTimeMs, watermarkMs: out.watermarkMs,
     });
     metrics.commitSeconds.observe({ pipeline: pipeline.name }, (performance.now() - started) / 1000);
+    if (!result.ok && result.reason === 'offset_mismatch') {
+      // Still the owner, but the store's position is not ours: a commit whose reply was lost
+      // and retried, or commits Redis lost in a crash. Not a loss of ownership: the host
+      // discards this task and claims again, which reloads the position and seeks to it.
+      throw new RiskstreamError(ErrorCodes.offsetMismatch, `stored offset ${result.storedOffset} differs from ${fromOffset}`, {
+        retriable: true,
+        context: { partition: this.ref.partition, storedOffset: result.storedOffset ?? 'none', fromOffset },
+      });
+    }
     if (!result.ok) {
       metrics.fenced.inc({ pipeline: pipeline.name });
       this.#deps.logger.warn({ partition: this.ref.partition, reason: result.reason, epoch: this.#epoch }, 'commit refused: partition lost');
