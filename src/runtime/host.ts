@@ -57,18 +57,23 @@ export class ActorHost<M> {
   }
 
   /**
-   * New assignment after a rebalance: forget revoked partitions (everything they did is already
-   * committed), claim new ones at once so a zombie predecessor is fenced early and timers left by
-   * a crashed owner catch up even if no new input arrives.
+   * New assignment after a rebalance: forget every partition's task (everything it did is
+   * already committed) and claim the assigned ones at once, so a zombie predecessor is fenced
+   * early and timers left by a crashed owner catch up even if no new input arrives.
+   *
+   * Kept partitions are claimed again too: this worker may have been away (frozen, cut off)
+   * while another member claimed them, and a task still holding the old epoch would have every
+   * commit refused — and, being marked lost, stall its partition until the next rebalance. A
+   * claim costs one script call and the partition's cached states, once per rebalance.
    */
   async onAssignment(partitions: readonly number[]): Promise<void> {
     const next = new Set(partitions);
-    const revoked = [...this.#assigned].filter((p) => !next.has(p));
+    const held = new Set([...this.#assigned, ...this.#tasks.keys()]);
     // Update membership before any await, so batches racing this call see the new assignment.
     this.#assigned = next;
     this.#lost.clear();
     this.#deps.metrics.rebalances.inc({ pipeline: this.#deps.pipeline.name });
-    await Promise.all(revoked.map((p) => this.#withLock(p, async () => this.#forget(p))));
+    await Promise.all([...held].map((p) => this.#withLock(p, async () => this.#forget(p))));
     await Promise.all([...next].map((p) => this.#withLock(p, () => this.#ensureTask(p))));
   }
 
