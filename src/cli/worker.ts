@@ -11,7 +11,11 @@ import { TABLES } from '../adapters/cassandra/tables.ts';
 import { KafkaEmitSink } from '../adapters/kafka/emit-sink.ts';
 import { KafkaSource } from '../adapters/kafka/source.ts';
 import { startOpsServer } from '../adapters/http/ops-server.ts';
+import { connectRedis } from '../adapters/redis/admin.ts';
+import { LiveScoreSink } from '../adapters/redis/live-scores.ts';
+import { CurrentModel, RedisModelRegistry } from '../adapters/redis/model-registry.ts';
 import { RedisStateStore } from '../adapters/redis/state-store.ts';
+import { DEFAULT_MODEL } from '../analytics/default-model.ts';
 import { pipelines } from '../actors/registry.ts';
 import { loadConfig } from '../runtime/config.ts';
 import { ActorHost } from '../runtime/host.ts';
@@ -19,7 +23,8 @@ import { Lifecycle } from '../runtime/lifecycle.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { createRuntimeMetrics } from '../runtime/runtime-metrics.ts';
-import { RoutingSink } from '../runtime/sink.ts';
+import { type EffectSink, RoutingSink } from '../runtime/sink.ts';
+import { LIVE_SCORES_SINK } from '../actors/user/user-actor.ts';
 
 const { values } = parseArgs({
   options: {
@@ -37,21 +42,31 @@ if (!factory) {
   logger.fatal({ pipeline: values.pipeline, known: Object.keys(pipelines) }, 'unknown pipeline');
   process.exit(2);
 }
-const pipeline = factory(values.topic === undefined ? {} : { topic: values.topic });
+const redis = connectRedis(config.redis.url);
+// The model is swapped in place when a new version is promoted in the registry: no restart.
+const currentModel = new CurrentModel(new RedisModelRegistry(redis, config.redis.keyPrefix), DEFAULT_MODEL);
+const pipeline = factory({
+  ...(values.topic === undefined ? {} : { topic: values.topic }),
+  scoring: { model: () => currentModel.get(), graph: () => undefined },
+  allowedLatenessMs: config.runtime.allowedLatenessMs,
+});
 const topic = config.kafka.topicPrefix + pipeline.input.topic;
 const group = values.group ?? `${config.kafka.topicPrefix}riskstream.${pipeline.name}`;
 const registry = createRegistry('worker');
 const metrics = createRuntimeMetrics(registry);
 const lifecycle = new Lifecycle(logger);
 
-const store = new RedisStateStore({ redis: config.redis.url, keyPrefix: config.redis.keyPrefix });
+const store = new RedisStateStore({ redis, keyPrefix: config.redis.keyPrefix });
 // The Cassandra client connects on its first write, so pipelines without upserts never connect.
 const cassandraSink = new CassandraUpsertSink({
   contactPoints: config.cassandra.contactPoints, localDataCenter: config.cassandra.localDataCenter, keyspace: config.cassandra.keyspace,
 });
 const sink = new RoutingSink(
   new KafkaEmitSink({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-worker`, topicPrefix: config.kafka.topicPrefix, logger }),
-  new Map(Object.keys(TABLES).map((name) => [name, cassandraSink])),
+  new Map<string, EffectSink>([
+    ...Object.keys(TABLES).map((name): [string, EffectSink] => [name, cassandraSink]),
+    [LIVE_SCORES_SINK, new LiveScoreSink(redis, config.redis.keyPrefix)],
+  ]),
 );
 const host = new ActorHost({
   pipeline, group, topic, store, sink, clock: Date.now, metrics, logger: logger.child({ component: 'host', pipeline: pipeline.name }),
@@ -78,12 +93,20 @@ const ops = await startOpsServer({
   healthy: () => lifecycle.state !== 'stopped', ready: () => lifecycle.state === 'running' && host.assigned.size > 0,
 });
 lifecycle.onStop('ops-server', () => ops.close());
+lifecycle.onStop('redis', async () => void redis.quit());
 lifecycle.onStop('store', () => store.close());
 lifecycle.onStop('sink', () => sink.close());
 lifecycle.onStop('host', () => host.stop());
 lifecycle.onStop('source', () => source.stop());
 const idle = setInterval(() => void host.tickIdle(), Math.max(250, Math.floor(config.runtime.idlePartitionMs / 4)));
 lifecycle.onStop('idle-ticker', async () => clearInterval(idle));
+const modelPoll = setInterval(() => {
+  currentModel.refresh().then(
+    (version) => version && logger.info({ version }, 'model swapped'),
+    (err: unknown) => logger.warn({ err }, 'model refresh failed; keeping the current model'),
+  );
+}, 5_000);
+lifecycle.onStop('model-poll', async () => clearInterval(modelPoll));
 lifecycle.installSignalHandlers();
 
 await source.start();

@@ -4,6 +4,8 @@ import type { IngestedEvent } from '../../contract/event.ts';
 import { decodeEvent } from '../../contract/wire.ts';
 import { erase, type InputSpec, type Pipeline, rekeyer } from '../../runtime/actor.ts';
 import { merchantActor } from '../merchant/merchant-actor.ts';
+import { type ScoringContext, userActor } from '../user/user-actor.ts';
+import { resolveUserFeatureConfig } from '../../analytics/user-features.ts';
 
 export const EVENTS_TOPIC = 'payments.events';
 export const EVENTS_BY_USER_TOPIC = 'payments.events.by-user';
@@ -37,4 +39,10 @@ export function merchantPipeline(options: PaymentsPipelineOptions = {}): Pipelin
 /** Input spec of payments.events.by-user: order is shuffled by re-keying, lateness was decided upstream. */
 export function byUserInput(): InputSpec<IngestedEvent> {
   return eventInput(EVENTS_BY_USER_TOPIC, 'accept');
+}
+
+/** payments.events.by-user (keyed by user): features and a risk score for every payment. */
+export function userPipeline(scoring: ScoringContext, options: { allowedLatenessMs?: number } = {}): Pipeline<IngestedEvent> {
+  const features = resolveUserFeatureConfig(options.allowedLatenessMs === undefined ? {} : { allowedLatenessMs: options.allowedLatenessMs });
+  return { name: 'user', input: byUserInput(), actors: [erase(userActor({ features }, scoring))] };
 }
