@@ -65,8 +65,9 @@ export function buildIngestApp(deps: IngestAppDeps): FastifyInstance {
       status === 413 ? 'BODY_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : (err.code ?? 'ERROR');
     void sendError(reply, status, code, status >= 500 ? 'internal error' : err.message, []);
   });
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     req.startNs = process.hrtime.bigint();
+    reply.header('x-request-id', req.id); // clients quote it; logs carry it as reqId
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unknown';

@@ -154,6 +154,7 @@ describe('bad input table: single event endpoint', () => {
     expect(hit, JSON.stringify(json.details)).toBeDefined();
     expect(hit!.reason).toContain(reason);
     expect(json.requestId).toMatch(/[0-9a-f-]{36}/);
+    expect(res.headers['x-request-id']).toBe(json.requestId);
     expect(h.sink.sends.length).toBe(before); // nothing reached Kafka
   });
 
