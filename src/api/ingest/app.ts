@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
@@ -48,7 +49,8 @@ export function buildIngestApp(deps: IngestAppDeps): FastifyInstance {
   const openapi = openApiDocument(config.api.maxBatchEvents, config.api.bodyLimitBytes);
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'ingest-api' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Our onResponse hook logs one line per request (with reqId); Fastify's own pair is off.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.api.bodyLimitBytes,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),

@@ -69,7 +69,10 @@ export function verifySignature(
  * revocation therefore takes effect within about ttlMs plus one refresh.
  */
 export class KeyResolver {
-  readonly #cache = new Map<string, { record: ApiKeyRecord | undefined; expiresMs: number; refreshing: boolean }>();
+  readonly #cache = new Map<
+    string,
+    { record: ApiKeyRecord | undefined; expiresMs: number; refreshing: boolean }
+  >();
   readonly #store: ApiKeyStore;
   readonly #ttlMs: number;
   readonly #now: () => number;
