@@ -6,6 +6,7 @@ import type { Logger } from '../../runtime/logger.ts';
 import { kafkaLogCreator } from './log-creator.ts';
 
 const { Kafka, CompressionTypes, Partitioners } = kafkajs;
+const FAIL_FAST_MS = 1_000;
 
 export interface BatchingProducerOptions {
   readonly brokers: readonly string[];
@@ -47,6 +48,8 @@ export class BatchingProducer implements RecordSink {
   #lingerTimer: NodeJS.Timeout | undefined;
   #connected = false;
   #closed = false;
+  /** When the last produce failed or timed out (0 after a success): drives fail-fast. */
+  #lastFailureMs = 0;
 
   constructor(options: BatchingProducerOptions) {
     this.#options = options;
@@ -78,8 +81,13 @@ export class BatchingProducer implements RecordSink {
     this.#connected = true;
   }
 
+  /**
+   * False while not connected, and for one second after a failed or timed-out produce: while
+   * Kafka is down, requests get 503 at once instead of each waiting sendTimeoutMs (after the
+   * second, the next request probes again).
+   */
   isReady(): boolean {
-    return this.#connected && !this.#closed;
+    return this.#connected && !this.#closed && Date.now() - this.#lastFailureMs > FAIL_FAST_MS;
   }
 
   send(topic: string, records: readonly WireRecord[]): Promise<void> {
@@ -141,8 +149,10 @@ export class BatchingProducer implements RecordSink {
         compression: CompressionTypes.None,
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       });
+      this.#lastFailureMs = 0;
       for (const g of batch) settle(g);
     } catch (err) {
+      this.#lastFailureMs = Date.now();
       this.#options.logger.warn({ err, groups: batch.length }, 'kafka produce failed');
       for (const g of batch) settle(g, unavailable('kafka produce failed', err));
     } finally {
