@@ -1,0 +1,141 @@
+/**
+ * Runtime benchmark: how close the actor runtime (exactly-once Redis state) comes to reading
+ * Kafka and doing nothing.
+ *
+ *   npm run bench:runtime -- --json <file> [--events 1000000] [--keys <events>] [--reuse]
+ *                            [--topic bench.runtime.counter] [--concurrency 4] [--max-bytes 1048576]
+ *                            [--profile] [--keep-state]
+ *
+ * 1. Pre-fills a 12-partition topic with `--events` counter events (`--keys` distinct keys,
+ *    default one key per event) in large batches, several requests in flight. With `--reuse` an
+ *    existing topic with exactly that many records is used as is.
+ * 2. Raw baseline: a child process with a kafkajs consumer group that only counts messages.
+ * 3. Runtime: a child process with the actor host, counter pipeline and RedisStateStore (one
+ *    atomic Lua commit per partition batch: fencing, offset check, dedup marks, states, offset),
+ *    reading the same topic with a fresh group and key prefix; every commit is timed.
+ * Rates are events / (last commit or message − first batch): group joins are not counted.
+ * Writes the JSON (`eventsPerSecond`, `rawEventsPerSecond`, `ratio`, `commitP50Ms`,
+ * `commitP99Ms`, `peakRssMiB`, …), a markdown report beside it, and prints a summary.
+ * `--profile` runs the runtime child with `node --cpu-prof` (profile in .stack/tmp/prof/).
+ * RISKSTREAM_* settings (e.g. RISKSTREAM_RUNTIME_MAX_ACTIVE_ACTORS) reach the runtime child.
+ */
+import { fork } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { deleteGroups, prefill, recreateTopic, topicEnds } from '../adapters/kafka/bench-tools.ts';
+import { connectRedis, unlinkByPrefix } from '../adapters/redis/admin.ts';
+import { loadConfig } from '../runtime/config.ts';
+import { createLogger } from '../runtime/logger.ts';
+import type { ChildResult } from './bench-runtime-child.ts';
+import { type BenchReport, buildReport, printSummary, writeReport } from './bench-runtime-report.ts';
+
+const PARTITIONS = 12;
+const BASE_TIME_MS = 1_700_000_000_000;
+
+const { values: opts } = parseArgs({
+  options: {
+    json: { type: 'string' },
+    events: { type: 'string', default: '1000000' },
+    keys: { type: 'string' },
+    topic: { type: 'string', default: 'bench.runtime.counter' },
+    reuse: { type: 'boolean', default: false },
+    concurrency: { type: 'string', default: '4' },
+    'max-bytes': { type: 'string', default: String(1024 * 1024) },
+    profile: { type: 'boolean', default: false },
+    'keep-state': { type: 'boolean', default: false },
+  },
+});
+if (!opts.json) {
+  console.error('usage: npm run bench:runtime -- --json <file> [--events N] [--reuse] ...');
+  process.exit(2);
+}
+const config = loadConfig(process.env);
+const logger = createLogger({ name: 'bench-runtime', level: 'warn' });
+const kafka = { brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-bench`, logger };
+const events = Number(opts.events);
+const keys = Number(opts.keys ?? opts.events);
+const topic = config.kafka.topicPrefix + opts.topic;
+const runId = Date.now().toString(36);
+
+/** Event i: key i mod keys (its partition fixed by the key), event time i ms after the base. */
+function record(i: number): { key: string; value: string; partition: number } {
+  const k = i % keys;
+  return { key: `k${k}`, value: `{"id":"e${i}","k":"k${k}","ts":${BASE_TIME_MS + i},"v":${i % 1000}}`, partition: k % PARTITIONS };
+}
+
+/** The topic's high watermarks after making sure it holds exactly `events` records. */
+async function prepareTopic(): Promise<{ ends: Map<number, number>; prefillSeconds: number | null }> {
+  const existing = await topicEnds(kafka, topic);
+  const count = existing ? [...existing.values()].reduce((a, b) => a + b, 0) : 0;
+  if (opts.reuse && existing?.size === PARTITIONS && count === events) return { ends: existing, prefillSeconds: null };
+  console.log(`pre-filling ${topic} with ${events.toLocaleString('en')} events (${keys.toLocaleString('en')} keys)...`);
+  await recreateTopic(kafka, topic, PARTITIONS);
+  const started = performance.now();
+  let reported = 0;
+  await prefill(kafka, {
+    topic, events, record, batchRecords: 10_000, inFlight: 4,
+    onProgress: (n) => {
+      if (n - reported < 200_000) return;
+      reported = n;
+      console.log(`  ${n.toLocaleString('en')} produced`);
+    },
+  });
+  const prefillSeconds = (performance.now() - started) / 1000;
+  const ends = await topicEnds(kafka, topic);
+  if (!ends) throw new Error(`topic ${topic} vanished after the pre-fill`);
+  return { ends, prefillSeconds };
+}
+
+/** Runs one measured child; samples its VmRSS meanwhile (the child reports its own VmHWM). */
+function runChild(role: 'raw' | 'runtime', group: string, ends: Map<number, number>, env: NodeJS.ProcessEnv): Promise<ChildResult> {
+  const execArgv = ['--import', 'tsx'];
+  if (opts.profile && role === 'runtime') {
+    mkdirSync('.stack/tmp/prof', { recursive: true });
+    execArgv.push('--cpu-prof', '--cpu-prof-dir', '.stack/tmp/prof');
+  }
+  const args = ['--role', role, '--topic', topic, '--group', group, '--ends', JSON.stringify(Object.fromEntries(ends))];
+  args.push('--concurrency', opts.concurrency, '--max-bytes', opts['max-bytes']);
+  const child = fork(new URL('./bench-runtime-child.ts', import.meta.url), args, { execArgv, env });
+  return new Promise((resolve, reject) => {
+    let result: ChildResult | undefined;
+    child.on('message', (message) => {
+      result = message as ChildResult;
+    });
+    child.on('exit', (code) => (result ? resolve(result) : reject(new Error(`${role} child exited with ${code} and no result`))));
+  });
+}
+
+async function main(): Promise<void> {
+  const { ends, prefillSeconds } = await prepareTopic();
+  const total = [...ends.values()].reduce((a, b) => a + b, 0);
+  const rawGroup = `bench-raw-${runId}`;
+  const runtimeGroup = `bench-runtime-${runId}`;
+  const keyPrefix = `bench:runtime:${runId}`;
+  console.log(`raw kafkajs consume of ${total.toLocaleString('en')} events...`);
+  const raw = await runChild('raw', rawGroup, ends, process.env);
+  console.log(`  ${Math.round(raw.eventsPerSecond).toLocaleString('en')} events/s`);
+  console.log('runtime (counter actor, Redis state, exactly-once)...');
+  const redis = connectRedis(config.redis.url);
+  const redisCpuBefore = await redisCpuMicros(redis);
+  const runtime = await runChild('runtime', runtimeGroup, ends, { ...process.env, RISKSTREAM_REDIS_KEY_PREFIX: keyPrefix });
+  const redisCpu = (await redisCpuMicros(redis)) - redisCpuBefore;
+  const report: BenchReport = buildReport({
+    topic, partitions: PARTITIONS, events: total, keys, prefillSeconds, raw, runtime,
+    concurrency: Number(opts.concurrency), maxBytesPerPartition: Number(opts['max-bytes']),
+    maxActiveActors: config.runtime.maxActiveActors, mailboxCapacity: config.runtime.mailboxCapacity, redisCpuMicros: redisCpu,
+  });
+  const files = writeReport(report, opts.json!);
+  printSummary(report, files);
+  await deleteGroups(kafka, [rawGroup, runtimeGroup]);
+  if (!opts['keep-state']) await unlinkByPrefix(redis, keyPrefix);
+  await redis.quit();
+}
+
+/** Redis server CPU time so far (INFO cpu: used_cpu_user + used_cpu_sys), microseconds. */
+async function redisCpuMicros(redis: ReturnType<typeof connectRedis>): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
+}
+
+await main();
