@@ -6,7 +6,7 @@
  *   npm run e2e:ingest -- [--events 200000] [--seed 7] [--json report.json] [--keep]
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -55,6 +55,8 @@ export interface E2eReport {
   sendEventsPerSec: number;
   bronzeCatchUpMs: number;
   verifyMs: number;
+  /** 1-minute load average at the end: other work on the machine slows every timing here. */
+  loadAvg1m: number;
   ok: boolean;
 }
 
@@ -134,7 +136,7 @@ export async function runIngestE2e(options: E2eOptions): Promise<E2eReport> {
       events: options.events, emissions: traffic.emissions.length, accepted: report.accepted, rejected: report.rejected,
       retries: report.retries, kafkaRecords, ...verified, archiverKills: kills, bronzeWriters: (await committedRows(bronzeDir)).writers,
       generateMs: Math.round(generateMs), sendMs: Math.round(sendMs), sendEventsPerSec: report.achievedEventsPerSec,
-      bronzeCatchUpMs: Math.round(bronzeCatchUpMs), verifyMs: Math.round(verifyMs), ok: false,
+      bronzeCatchUpMs: Math.round(bronzeCatchUpMs), verifyMs: Math.round(verifyMs), loadAvg1m: loadavg()[0]!, ok: false,
     };
     result.ok =
       result.accepted === result.emissions && result.kafkaRecords === result.emissions && result.bronzeRows === result.emissions &&
