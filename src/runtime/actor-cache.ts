@@ -29,6 +29,11 @@ export class ActorCache {
     return value;
   }
 
+  /** Like `get` without touching recency (the caller re-`set`s the entry after its commit). */
+  peek(partition: number, id: string): unknown {
+    return this.#byPartition.get(partition)?.get(id);
+  }
+
   has(partition: number, id: string): boolean {
     return this.#byPartition.get(partition)?.has(id) ?? false;
   }
@@ -52,16 +57,26 @@ export class ActorCache {
     this.#byPartition.delete(partition);
   }
 
-  /** Evicts least recently used entries, spread over partitions, until within the bound. */
+  /**
+   * Evicts least recently used entries, spread evenly over partitions, until within the bound.
+   * One iterator per partition map and pass: a fresh `keys().next()` per eviction rescans the
+   * slots deleted at the front of the map every time, which made eviction quadratic (16% of the
+   * runtime's CPU in the 1M-key benchmark). Deleting the current entry while iterating is safe.
+   */
   passivate(): void {
     while (this.#size > this.#maxEntries) {
-      for (const map of this.#byPartition.values()) {
-        const oldest = map.keys().next();
-        if (oldest.done) continue;
-        map.delete(oldest.value);
-        this.#size -= 1;
-        this.passivated += 1;
-        if (this.#size <= this.#maxEntries) return;
+      const maps = [...this.#byPartition.values()].filter((map) => map.size > 0);
+      if (maps.length === 0) return;
+      const share = Math.ceil((this.#size - this.#maxEntries) / maps.length);
+      for (const map of maps) {
+        let quota = Math.min(share, this.#size - this.#maxEntries);
+        for (const id of map.keys()) {
+          if (quota <= 0) break;
+          map.delete(id);
+          quota -= 1;
+          this.#size -= 1;
+          this.passivated += 1;
+        }
       }
     }
   }

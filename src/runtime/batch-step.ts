@@ -27,6 +27,8 @@ export interface StepInput<M> {
   readonly topic: string;
   readonly items: readonly DecodedItem<M>[];
   readonly seen: ReadonlySet<string>;
+  /** States just loaded from the store for this step (not in the cache), by state id. */
+  readonly loaded?: ReadonlyMap<string, unknown>;
   readonly cache: ActorCache;
   readonly timers: TimerIndex;
   readonly partition: number;
@@ -143,7 +145,10 @@ function runActor<M>(input: StepInput<M>, out: StepOutput, actor: ActorType<unkn
 
 function currentState<M>(input: StepInput<M>, out: StepOutput, actor: ActorType<unknown, M>, key: string, id: string): unknown {
   if (out.states.has(id)) return out.states.get(id);
-  const cached = input.cache.get(input.partition, id);
+  if (input.loaded?.has(id)) return input.loaded.get(id);
+  // Peek: every state the step reads is written to out.states and re-set (made most recent)
+  // in the cache after the commit, so touching it here would only reorder the map twice.
+  const cached = input.cache.peek(input.partition, id);
   return cached === undefined ? actor.initialState(key) : cached;
 }
 
@@ -177,11 +182,16 @@ export function encodeState<S, M>(actor: ActorType<S, M>, state: S): string {
 
 export function toStateWrites<M>(pipeline: Pipeline<M>, states: Map<string, unknown>): StateWrite[] {
   const writes: StateWrite[] = [];
+  const only = pipeline.actors.length === 1 ? pipeline.actors[0] : undefined;
   for (const [id, state] of states) {
-    const name = id.slice(0, id.indexOf('\u0000'));
-    const actor = pipeline.actors.find((a) => a.name === name);
+    // One actor type (the common case): every id is its own, no need to parse the name.
+    const actor = only ?? actorOf(pipeline, id.slice(0, id.indexOf('\u0000')));
     if (!actor) continue;
     writes.push({ id, value: state === undefined ? null : encodeState(actor, state) });
   }
   return writes;
+}
+
+function actorOf<M>(pipeline: Pipeline<M>, name: string): ActorType<unknown, M> | undefined {
+  return pipeline.actors.find((a) => a.name === name);
 }
