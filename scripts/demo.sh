@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# npm run demo: the local stack, provisioning, then a smoke pipeline (produce synthetic payment
-# events to payments.events and read them back). Leaves the stack running; stop it with
+# npm run demo: the main job. Brings up the local stack, provisions, then runs src/cli/demo.ts:
+# the API, two merchant and two user workers, synthetic traffic through the ingest API and a
+# live summary until Ctrl-C (or --duration-s N). Leaves the stack running; stop it with
 # `npm run stack -- down`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -11,4 +12,4 @@ export NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--disable-warning=TimeoutNeg
 
 bash scripts/stack.sh up
 npm run --silent provision
-npx tsx src/cli/demo-smoke.ts "$@"
+npx tsx src/cli/demo.ts "$@"

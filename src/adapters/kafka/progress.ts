@@ -1,0 +1,45 @@
+import kafkajs, { type Admin } from 'kafkajs';
+import type { Logger } from '../../runtime/logger.ts';
+import { kafkaLogCreator } from './log-creator.ts';
+
+const { Kafka } = kafkajs;
+
+/**
+ * Progress read from Kafka itself, independent of the processes being watched: how many records
+ * a topic holds, and how far a consumer group's committed offsets trail them.
+ */
+export class KafkaProgress {
+  readonly #admin: Admin;
+
+  constructor(brokers: readonly string[], logger: Logger) {
+    const kafka = new Kafka({ clientId: 'riskstream-progress', brokers: [...brokers], logCreator: kafkaLogCreator(logger) });
+    this.#admin = kafka.admin();
+  }
+
+  connect(): Promise<void> {
+    return this.#admin.connect();
+  }
+
+  /** Records ever written to the topic (sum of high watermarks; the local topics never expire). */
+  async total(topic: string): Promise<number> {
+    const offsets = await this.#admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, o) => sum + Number(o.high) - Number(o.low), 0);
+  }
+
+  /** Sum over partitions of high watermark minus the group's committed offset. */
+  async lag(groupId: string, topic: string): Promise<number> {
+    const [high, committed] = await Promise.all([
+      this.#admin.fetchTopicOffsets(topic),
+      this.#admin.fetchOffsets({ groupId, topics: [topic] }),
+    ]);
+    const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+    return high.reduce((sum, o) => {
+      const at = done.get(o.partition) ?? -1;
+      return sum + Number(o.high) - (at < 0 ? Number(o.low) : at);
+    }, 0);
+  }
+
+  disconnect(): Promise<void> {
+    return this.#admin.disconnect();
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The main job (README's first command runs it after the stack is up and provisioned):
+ * starts the API, two merchant workers and two user workers, drives synthetic traffic through
+ * the ingest API at a moderate rate, and prints a live summary until Ctrl-C (or --duration-s),
+ * then stops everything it started.
+ *
+ *   npx tsx src/cli/demo.ts [--rate 300] [--workers 2] [--duration-s 0 (until Ctrl-C)]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ensureTopics } from '../adapters/kafka/admin.ts';
+import { KafkaProgress } from '../adapters/kafka/progress.ts';
+import { connectRedis } from '../adapters/redis/admin.ts';
+import { RedisApiKeyStore } from '../adapters/redis/api-key-store.ts';
+import { newApiKey } from '../api/ingest/auth.ts';
+import { fullTopicName, TopicBase, topics } from '../provision/topics.ts';
+import { loadConfig } from '../runtime/config.ts';
+import { createLogger } from '../runtime/logger.ts';
+
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '300' },
+    workers: { type: 'string', default: '2' },
+    'duration-s': { type: 'string', default: '0' },
+  },
+});
+// Each demo run gets its own topics and state (a fresh event-time history), so its traffic,
+// which starts a day in the past, is never late against an earlier run's watermarks.
+const runId = `demo${Date.now().toString(36)}`;
+const runEnv = { RISKSTREAM_KAFKA_TOPIC_PREFIX: `${runId}.`, RISKSTREAM_REDIS_KEY_PREFIX: runId };
+Object.assign(process.env, runEnv);
+const config = loadConfig(process.env);
+const logger = createLogger({ name: 'demo', level: 'warn' });
+const rate = Number(values.rate);
+const workers = Number(values.workers);
+const durationS = Number(values['duration-s']);
+const logDir = '.stack/logs/demo';
+mkdirSync(logDir, { recursive: true });
+const children: { name: string; proc: ChildProcess }[] = [];
+
+function start(name: string, args: string[], env: Record<string, string> = {}): void {
+  const out = openSync(`${logDir}/${name}.log`, 'a');
+  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
+  proc.on('exit', (code, signal) => {
+    if (!stopping) console.error(`\n${name} exited (code ${code}, signal ${signal}); see ${logDir}/${name}.log`);
+  });
+  children.push({ name, proc });
+}
+
+let stopping = false;
+async function stopAll(): Promise<void> {
+  stopping = true;
+  // Generator first (no new input), then workers drain, API last. The run's topics and keys
+  // stay for inspection; `npm run stack -- reset` clears everything.
+  for (const { proc } of [...children].reverse()) proc.kill('SIGTERM');
+  await Promise.all(children.map(({ proc }) => new Promise<void>((resolve) => (proc.exitCode !== null ? resolve() : proc.once('exit', () => resolve())))));
+}
+
+async function createKey(): Promise<string> {
+  const redis = connectRedis(config.redis.url);
+  const k = newApiKey();
+  await new RedisApiKeyStore(redis, config.redis.keyPrefix).put(k.hash, {
+    keyId: k.keyId, name: 'demo', scopes: ['ingest', 'read'], createdMs: Date.now(), rateLimitPerSec: Math.max(1_000, rate * 4),
+  });
+  await redis.quit();
+  return k.key;
+}
+
+async function waitForApi(): Promise<void> {
+  const url = `http://${config.api.host}:${config.api.port}/readyz`;
+  for (let i = 0; i < 120; i += 1) {
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`API not ready at ${url}; see ${logDir}/api.log`);
+}
+
+await ensureTopics(config, topics(config.kafka.topicPrefix), { logger });
+const key = await createKey();
+start('api', ['src/cli/api.ts']);
+for (let i = 0; i < workers; i += 1) {
+  start(`worker-merchant-${i}`, ['src/cli/worker.ts', '--pipeline', 'merchant'], { RISKSTREAM_OBSERVABILITY_METRICS_PORT: String(9464 + i) });
+  start(`worker-user-${i}`, ['src/cli/worker.ts', '--pipeline', 'user'], { RISKSTREAM_OBSERVABILITY_METRICS_PORT: String(9464 + workers + i) });
+}
+await waitForApi();
+// Traffic has the density the default model was trained on (about 1,000 events per event-time
+// hour), so event time runs far ahead of the wall clock: windows close and hours roll over
+// while you watch. It starts 30 days in the past; each three-minute round continues where the
+// previous one ended (the API refuses event times in the future, so a run lasts up to ~40 min).
+const EVENT_HOUR_MS = 3_600_000;
+const eventsPerRound = rate * 180;
+const hoursPerRound = Math.max(1, Math.round(eventsPerRound / 1_000));
+const firstHour = Math.floor((Date.now() - 30 * 24 * EVENT_HOUR_MS) / EVENT_HOUR_MS) * EVENT_HOUR_MS;
+function generatorRound(round: number): void {
+  start(`generator-${round}`, [
+    'src/cli/generate.ts', '--mode', 'api', '--events', String(eventsPerRound), '--rate', String(rate),
+    '--period-hours', String(hoursPerRound), '--start', new Date(firstHour + round * hoursPerRound * EVENT_HOUR_MS).toISOString(),
+    '--seed', String(round + 1), '--key', key, '--truth', `${logDir}/truth-${round}.jsonl`,
+  ]);
+  children[children.length - 1]!.proc.once('exit', (code) => {
+    if (!stopping && code === 0) generatorRound(round + 1);
+  });
+}
+generatorRound(0);
+
+const progress = new KafkaProgress(config.kafka.brokers, logger);
+await progress.connect();
+const t = (base: string) => fullTopicName(config.kafka.topicPrefix, base);
+const group = (pipeline: string) => `${config.kafka.topicPrefix}riskstream.${pipeline}`;
+let previous = { events: await progress.total(t(TopicBase.events)), at: Date.now() };
+const started = Date.now();
+console.log(`riskstream demo: API http://${config.api.host}:${config.api.port}, ${workers} merchant + ${workers} user workers, ${rate} events/s. Ctrl-C stops.`);
+console.log(`logs: ${logDir}/*.log; live score: curl -H 'x-api-key: ${key}' http://${config.api.host}:${config.api.port}/v1/users/<user_id>/risk`);
+
+const counted = {
+  events: t(TopicBase.events), windows: t(TopicBase.merchantWindows), scores: t(TopicBase.scores), alerts: t(TopicBase.riskAlerts),
+  merchantAlerts: t(TopicBase.merchantAlerts), late: t(TopicBase.dlqLate), invalid: t(TopicBase.dlqInvalid), failed: t(TopicBase.dlqProcessing),
+};
+type Counts = Record<keyof typeof counted, number>;
+async function totals(): Promise<Counts> {
+  const entries = await Promise.all(Object.entries(counted).map(async ([k, topic]) => [k, await progress.total(topic)] as const));
+  return Object.fromEntries(entries) as Counts;
+}
+// Counts are shown since the demo started: the topics may hold earlier runs' records.
+const baseline = await totals();
+
+async function summary(): Promise<string> {
+  const [now, lagM, lagU] = await Promise.all([
+    totals(), progress.lag(group('merchant'), t(TopicBase.events)), progress.lag(group('user'), t(TopicBase.eventsByUser)),
+  ]);
+  const d = (k: keyof Counts) => now[k] - baseline[k];
+  const at = Date.now();
+  const perSecond = ((now.events - previous.events) * 1000) / Math.max(1, at - previous.at);
+  previous = { events: now.events, at };
+  return [
+    `${Math.round((at - started) / 1000)}s`, `events ${d('events')} (${perSecond.toFixed(0)}/s)`, `lag m=${lagM} u=${lagU}`,
+    `windows closed ${d('windows')}`, `scores ${d('scores')}`, `alerts ${d('alerts')} user, ${d('merchantAlerts')} merchant`,
+    `dlq late=${d('late')} invalid=${d('invalid')} failed=${d('failed')}`,
+  ].join(' | ');
+}
+
+let done = false;
+const finish = async () => {
+  if (done) return;
+  done = true;
+  console.log('\nstopping…');
+  await stopAll();
+  await progress.disconnect();
+  console.log('stopped everything the demo started (the stack keeps running: npm run stack -- down)');
+  process.exit(0);
+};
+process.on('SIGINT', () => void finish());
+process.on('SIGTERM', () => void finish());
+while (!done) {
+  await new Promise((r) => setTimeout(r, 2_000));
+  if (done) break;
+  const line = await summary().catch((err: unknown) => `summary unavailable: ${(err as Error).message}`);
+  if (process.stdout.isTTY) process.stdout.write(`\r\x1b[2K${line}`);
+  else console.log(line);
+  if (durationS > 0 && Date.now() - started >= durationS * 1000) await finish();
+}
