@@ -9,6 +9,8 @@
 import { BatchingProducer } from '../adapters/kafka/producer.ts';
 import { connectRedis } from '../adapters/redis/admin.ts';
 import { RedisApiKeyStore } from '../adapters/redis/api-key-store.ts';
+import { StoreLookupReader } from '../adapters/cassandra/lookup-reader.ts';
+import { LiveScoreReader } from '../adapters/redis/live-scores.ts';
 import { buildIngestApp } from '../api/ingest/app.ts';
 import { loadConfig } from '../runtime/config.ts';
 import { Lifecycle } from '../runtime/lifecycle.ts';
@@ -34,7 +36,14 @@ const producer = new BatchingProducer({
 });
 lifecycle.onStop('kafka producer', () => producer.close());
 
-const app = buildIngestApp({ config, sink: producer, keys: new RedisApiKeyStore(redis, config.redis.keyPrefix), logger, registry });
+const lookup = new StoreLookupReader({
+  contactPoints: config.cassandra.contactPoints,
+  localDataCenter: config.cassandra.localDataCenter,
+  keyspace: config.cassandra.keyspace,
+  live: new LiveScoreReader(redis, config.redis.keyPrefix),
+});
+lifecycle.onStop('cassandra (lookup)', () => lookup.close());
+const app = buildIngestApp({ config, sink: producer, keys: new RedisApiKeyStore(redis, config.redis.keyPrefix), logger, registry, lookup });
 lifecycle.onStop('http', () => app.close());
 
 async function connectWithRetry(): Promise<void> {

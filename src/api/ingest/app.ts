@@ -15,7 +15,9 @@ import { hasScope, KeyResolver, presentedKey, verifySignature } from './auth.ts'
 import { decodeBatch, decodeSingle, mediaType, NDJSON_TYPES } from './body.ts';
 import { createIngestMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
-import type { ApiKeyRecord, ApiKeyStore, RecordSink } from './ports.ts';
+import type { ApiKeyRecord, ApiKeyStore, RecordSink, Scope } from './ports.ts';
+import type { LookupReader } from '../lookup/ports.ts';
+import { registerLookupRoutes } from '../lookup/routes.ts';
 import { TokenBuckets } from './rate-limit.ts';
 import { ingest } from './service.ts';
 
@@ -27,6 +29,8 @@ export interface IngestAppDeps {
   readonly registry: Registry;
   /** Injected clock (tests pin it). */
   readonly now?: () => number;
+  /** When given, the lookup routes (read scope) are served by the same app. */
+  readonly lookup?: LookupReader;
 }
 
 declare module 'fastify' {
@@ -87,7 +91,10 @@ export function buildIngestApp(deps: IngestAppDeps): FastifyInstance {
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   app.get('/openapi.json', async () => openapi);
 
-  const guard = { onRequest: authenticate(resolver) };
+  const guard = { onRequest: authenticate(resolver, 'ingest') };
+  if (deps.lookup) {
+    registerLookupRoutes(app, { reader: deps.lookup, now, maxRangeMs: 7 * 24 * 3_600_000, guard: { onRequest: authenticate(resolver, 'read') } });
+  }
   const handle = (single: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
     const raw = req.body as Buffer | undefined;
     const media = mediaType(req.headers['content-type']);
@@ -142,7 +149,7 @@ declare module 'fastify' {
   }
 }
 
-function authenticate(resolver: KeyResolver) {
+function authenticate(resolver: KeyResolver, scope: Scope) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     const key = presentedKey(req.headers);
     if (key === undefined)
@@ -150,8 +157,8 @@ function authenticate(resolver: KeyResolver) {
     const found = await resolver.resolve(key);
     if (found.record === undefined)
       return sendError(reply, 401, 'UNAUTHENTICATED', 'unknown or revoked API key', []);
-    if (!hasScope(found.record, 'ingest'))
-      return sendError(reply, 403, 'FORBIDDEN', 'API key lacks scope ingest', []);
+    if (!hasScope(found.record, scope))
+      return sendError(reply, 403, 'FORBIDDEN', `API key lacks scope ${scope}`, []);
     req.apiKey = { hash: found.hash, record: found.record };
   };
 }

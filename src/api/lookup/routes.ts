@@ -1,8 +1,10 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, RouteShorthandOptions } from 'fastify';
 import { ID_PATTERN, STATUSES } from '../../contract/event.ts';
 import type { LookupReader } from './ports.ts';
 
 export interface LookupDeps {
+  /** Route options applied to every lookup route (the read-scope auth hook). */
+  readonly guard: RouteShorthandOptions;
   readonly reader: LookupReader;
   readonly now: () => number;
   /** Longest range one window query may span. */
@@ -14,12 +16,13 @@ interface Problem {
   readonly reason: string;
 }
 
+// Same error shape as the ingest API: { error, message, details: [{ path, reason }], requestId }.
 function bad(reply: FastifyReply, details: Problem[]): FastifyReply {
-  return reply.code(400).send({ error: { code: 'INVALID_QUERY', message: 'invalid request', details } });
+  return reply.code(400).send({ error: 'INVALID_QUERY', message: 'invalid request', details, requestId: reply.request.id });
 }
 
 function notFound(reply: FastifyReply, what: string): FastifyReply {
-  return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `${what} not found`, details: [] } });
+  return reply.code(404).send({ error: 'NOT_FOUND', message: `${what} not found`, details: [], requestId: reply.request.id });
 }
 
 function intParam(raw: unknown, path: string, problems: Problem[]): number | undefined {
@@ -37,7 +40,7 @@ function intParam(raw: unknown, path: string, problems: Problem[]): number | und
  * event time (windows, stats). Reads never touch the stream path.
  */
 export function registerLookupRoutes(app: FastifyInstance, deps: LookupDeps): void {
-  app.get<{ Params: { userId: string } }>('/v1/users/:userId/risk', async (req, reply) => {
+  app.get<{ Params: { userId: string } }>('/v1/users/:userId/risk', deps.guard, async (req, reply) => {
     const { userId } = req.params;
     if (!ID_PATTERN.test(userId))
       return bad(reply, [{ path: 'userId', reason: 'must match [A-Za-z0-9_.:-]{1,128}' }]);
@@ -47,7 +50,7 @@ export function registerLookupRoutes(app: FastifyInstance, deps: LookupDeps): vo
     return { ...score, as_of_ms: score.ts_ms, staleness_ms: Math.max(0, deps.now() - received) };
   });
 
-  app.get<{ Params: { eventId: string } }>('/v1/scores/:eventId', async (req, reply) => {
+  app.get<{ Params: { eventId: string } }>('/v1/scores/:eventId', deps.guard, async (req, reply) => {
     const { eventId } = req.params;
     if (!ID_PATTERN.test(eventId))
       return bad(reply, [{ path: 'eventId', reason: 'must match [A-Za-z0-9_.:-]{1,128}' }]);
@@ -107,7 +110,7 @@ export function registerLookupRoutes(app: FastifyInstance, deps: LookupDeps): vo
     },
   );
 
-  app.get<{ Params: { merchantId: string } }>('/v1/merchants/:merchantId/stats', async (req, reply) => {
+  app.get<{ Params: { merchantId: string } }>('/v1/merchants/:merchantId/stats', deps.guard, async (req, reply) => {
     const { merchantId } = req.params;
     if (!ID_PATTERN.test(merchantId))
       return bad(reply, [{ path: 'merchantId', reason: 'must match [A-Za-z0-9_.:-]{1,128}' }]);
