@@ -18,22 +18,34 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** An entry point as a child process (`node --import tsx <script>`), output appended to `logFile`. */
+/** Extra command line of a {@link Child}: script arguments, and Node options (e.g. `--cpu-prof`). */
+export interface ChildArgs {
+  readonly args?: readonly string[];
+  readonly execArgv?: readonly string[];
+}
+
+/**
+ * An entry point as a child process (`node [execArgv] --import tsx <script> [args]`), output
+ * appended to `logFile`.
+ */
 export class Child {
   readonly #script: string;
   readonly #env: Record<string, string>;
   readonly #logFile: string;
+  readonly #extra: ChildArgs;
   #child: ChildProcess | undefined;
 
-  constructor(script: string, env: Record<string, string>, logFile: string) {
+  constructor(script: string, env: Record<string, string>, logFile: string, extra: ChildArgs = {}) {
     this.#script = script;
     this.#env = env;
     this.#logFile = logFile;
+    this.#extra = extra;
   }
 
   start(): void {
     const log = createWriteStream(this.#logFile, { flags: 'a' });
-    this.#child = spawn(process.execPath, ['--import', 'tsx', this.#script], {
+    const argv = [...(this.#extra.execArgv ?? []), '--import', 'tsx', this.#script, ...(this.#extra.args ?? [])];
+    this.#child = spawn(process.execPath, argv, {
       cwd: REPO_ROOT,
       env: { ...process.env, ...this.#env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -44,6 +56,12 @@ export class Child {
 
   get pid(): number | undefined {
     return this.#child?.pid;
+  }
+
+  /** True once started and until it exits. */
+  get running(): boolean {
+    const child = this.#child;
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
   }
 
   /** Sends `signal` and waits for the exit (SIGKILL after `graceMs`). */

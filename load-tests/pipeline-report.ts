@@ -1,0 +1,89 @@
+/**
+ * The pipeline benchmark's result: JSON (numbers are plain numbers; rates in events/s or
+ * requests/s, times in ms unless named `…Seconds`), a markdown report beside it and a summary
+ * on stdout.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { LatencyResult } from './pipeline-latency.ts';
+import type { LookupResult } from './pipeline-lookup.ts';
+import type { CpuReport } from './pipeline-machine.ts';
+import type { ReplayResult } from './pipeline-replay.ts';
+
+export const TARGETS = { replayEventsPerSecond: 30_000, scoreLatencyP99Ms: 50, lookupP99Ms: 10 } as const;
+
+export interface PipelineBenchReport {
+  /** Measurement 1 (NaN when not run). */
+  readonly replayEventsPerSecond: number;
+  /** Measurement 2: p99 of scheduled send → score visible through GET /v1/scores/:eventId. */
+  readonly scoreLatencyP99Ms: number;
+  /** Measurement 3: p99 of GET /v1/users/:id/risk at the target rate. */
+  readonly lookupP99Ms: number;
+  readonly targets: typeof TARGETS;
+  readonly targetsMet: { readonly replay: boolean; readonly scoreLatency: boolean; readonly lookup: boolean };
+  readonly replay: ReplayResult | null;
+  readonly latency: LatencyResult | null;
+  readonly lookup: LookupResult | null;
+  readonly machine: { readonly cpus: number; readonly node: string; readonly loadAvgBefore: number[]; readonly loadAvgAfter: number[] };
+  readonly runId: string;
+  readonly measuredAt: string;
+}
+
+const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en') : 'n/a');
+const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
+
+function cpuLine(cpu: CpuReport): string {
+  const parts = Object.entries(cpu.coresByProcess).sort((a, b) => b[1] - a[1]).map(([name, cores]) => `${name} ${cores.toFixed(2)}`);
+  return `${parts.join(', ')}; machine ${cpu.machineCoresBusy.toFixed(2)} of ${cpu.cores} cores busy; load ${cpu.loadAvgBefore[0]} → ${cpu.loadAvgAfter[0]}`;
+}
+
+function rows(r: PipelineBenchReport): [string, string][] {
+  const out: [string, string][] = [];
+  const { replay, latency, lookup } = r;
+  if (replay) {
+    out.push(
+      ['replay throughput', `**${fmt(replay.eventsPerSecond)} events/s** end to end (${fmt(replay.events)} records in ${replay.seconds} s) — target ≥ ${fmt(TARGETS.replayEventsPerSecond)}: ${mark(r.targetsMet.replay)}`],
+      ['replay stages', `merchant ${fmt(replay.merchant.eventsPerSecond)}/s (${replay.merchant.seconds} s), user ${fmt(replay.user.eventsPerSecond)}/s (${fmt(replay.user.records)} records, ${replay.user.seconds} s); user backlog max ${fmt(replay.maxUserBacklog)}`],
+      ['replay incl. start-up', `${fmt(replay.eventsPerSecondInclStartup)} events/s (start-up and group joins ${replay.startupSeconds} s); raw kafkajs consume of the same topic ${fmt(replay.rawConsumeEventsPerSecond)}/s`],
+      ['replay outputs', `${fmt(replay.counts.byUser)} re-keyed, ${fmt(replay.counts.scores)} scores (${replay.scoresMatchByUser ? 'one per accepted event' : 'MISMATCH'}), ${fmt(replay.counts.alerts)} alerts, DLQ late ${fmt(replay.counts.dlqLate)} / invalid ${fmt(replay.counts.dlqInvalid)} / failed ${fmt(replay.counts.dlqProcessing)}`],
+      ['replay CPU (cores)', cpuLine(replay.cpu)],
+    );
+  }
+  if (latency) {
+    const v = latency.visible;
+    out.push(
+      ['ingest → score visible', `p50 ${v.p50Ms} ms, p90 ${v.p90Ms} ms, **p99 ${v.p99Ms} ms**, max ${v.maxMs} ms over ${fmt(v.count)} sampled events — target p99 ≤ ${TARGETS.scoreLatencyP99Ms}: ${mark(r.targetsMet.scoreLatency)}`],
+      ['latency load', `${fmt(latency.achievedEventsPerSecond)}/${fmt(latency.targetEventsPerSecond)} events/s open loop, ${fmt(latency.events)} events in batches of ${latency.batch}; every ${Math.round(latency.events / Math.max(1, latency.sampled))}th followed; ${latency.missing} missing, ${latency.ingestErrors} ingest errors`],
+      ['latency parts', `score on risk.scores p50 ${latency.emitted.p50Ms} / p99 ${latency.emitted.p99Ms} ms; ingest 202 p50 ${latency.ingest.p50Ms} / p99 ${latency.ingest.p99Ms} ms; ${fmt(latency.lookupRetries)} lookups answered 404 first`],
+      ['latency CPU (cores)', cpuLine(latency.cpu)],
+    );
+  }
+  if (lookup) {
+    const l = lookup.latency;
+    out.push(
+      ['lookup GET /v1/users/:id/risk', `p50 ${l.p50Ms} ms, p90 ${l.p90Ms} ms, **p99 ${l.p99Ms} ms**, max ${l.maxMs} ms at ${fmt(lookup.achievedRps)}/${fmt(lookup.targetRps)} rps open loop, ${fmt(lookup.requests)} requests over ${fmt(lookup.users)} users, ${lookup.errors} errors — target p99 ≤ ${TARGETS.lookupP99Ms}: ${mark(r.targetsMet.lookup)}`],
+      ['lookup CPU (cores)', cpuLine(lookup.cpu)],
+    );
+  }
+  out.push(['machine', `${r.machine.cpus} cores, Node ${r.machine.node}; load average ${r.machine.loadAvgBefore.join(' ')} before, ${r.machine.loadAvgAfter.join(' ')} after`]);
+  return out;
+}
+
+/** Writes the JSON and `<name>.md` beside it; returns both paths. */
+export function writeReport(report: PipelineBenchReport, jsonPath: string, notes: readonly string[]): { json: string; markdown: string } {
+  mkdirSync(dirname(jsonPath), { recursive: true });
+  writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+  const markdown = `${jsonPath.replace(/\.json$/, '')}.md`;
+  const body = [
+    '# Pipeline benchmark', '', `Run ${report.runId}, measured ${report.measuredAt}.`, '', '| | |', '|---|---|',
+    ...rows(report).map(([k, v]) => `| ${k} | ${v} |`), '', '## How it was measured', '', ...notes.map((n) => `- ${n}`), '',
+  ].join('\n');
+  writeFileSync(markdown, body);
+  return { json: jsonPath, markdown };
+}
+
+export function printSummary(report: PipelineBenchReport, files: { json: string; markdown: string }): void {
+  console.log('\npipeline benchmark');
+  for (const [k, v] of rows(report)) console.log(`  ${k}: ${v.replace(/\*\*/g, '')}`);
+  console.log(`\n  wrote ${files.json} and ${files.markdown}`);
+}
