@@ -88,7 +88,10 @@ export function runBatchStep<M>(input: StepInput<M>): StepOutput {
       continue;
     }
     inBatch.add(item.id);
-    out.dedup.push({ id: item.id, eventTimeMs: et });
+    // A re-keyed input (late: 'accept') interleaves upstream partitions that can be hours apart
+    // in event time, so a republished duplicate may come far below this partition's watermark:
+    // its marks are scored (and pruned) by processing time instead (see dedupPruneBelow).
+    out.dedup.push({ id: item.id, eventTimeMs: lateMode === 'accept' ? input.nowMs : et });
     out.counts.processed += 1;
     for (const actor of input.pipeline.actors) runActor(input, out, actor, item, state.wm);
     if (et > state.maxEt) {

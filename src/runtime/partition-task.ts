@@ -9,6 +9,22 @@ import { type BatchOutcome, type InputRecord, nextOffsetOf, offsetNumber } from 
 import { type OutboxEntry, type PartitionRef, type StateStore, stateId } from './store.ts';
 import { TimerIndex } from './timer-index.ts';
 
+/**
+ * How long (processing time) dedup marks of a re-keyed input are kept. Its duplicates are
+ * republications by an upstream outbox re-drain, which happens when the upstream partition is
+ * claimed again: a session timeout plus a restart after the original, far below an hour. Their
+ * event time bounds nothing: during a replay the re-keyed topic interleaves upstream partitions
+ * hours apart, and an event-time horizon let such duplicates through (found by the e2e test).
+ */
+export const REKEYED_DEDUP_RETENTION_MS = 60 * 60_000;
+
+/** Dedup marks scored below this are dropped (scores: see runBatchStep). */
+function dedupPruneBelow(deps: Pick<TaskDeps<unknown>, 'pipeline' | 'clock' | 'settings'>, watermarkMs: number): number {
+  // Ordered input: an event older than watermark − lateness is late anyway.
+  if ((deps.pipeline.input.late ?? 'dlq') === 'dlq') return watermarkMs - deps.settings.allowedLatenessMs;
+  return deps.clock() - REKEYED_DEDUP_RETENTION_MS;
+}
+
 export interface TaskSettings {
   readonly allowedLatenessMs: number;
   readonly handlerRetries: number;
@@ -182,7 +198,7 @@ export class PartitionTask<M> {
     const started = performance.now();
     const result = await store.commit({
       ref: this.ref, epoch: this.#epoch, fromOffset, nextOffset, states, dedup: out.dedup,
-      dedupPruneBelowMs: out.watermarkMs - this.#deps.settings.allowedLatenessMs,
+      dedupPruneBelowMs: dedupPruneBelow(this.#deps, out.watermarkMs),
       timersAdd: out.timersAdd, timersRemove: out.timersRemove, effects: out.effects,
       maxEventTimeMs: out.maxEventTimeMs, watermarkMs: out.watermarkMs,
     });

@@ -50,6 +50,7 @@ export interface StateWrite {
 
 export interface DedupMark {
   readonly id: string;
+  /** The mark's score: the event time, or the processing time for a re-keyed input. */
   readonly eventTimeMs: number;
 }
 
@@ -62,7 +63,7 @@ export interface CommitBatch {
   readonly nextOffset: string;
   readonly states: readonly StateWrite[];
   readonly dedup: readonly DedupMark[];
-  /** Dedup marks with event time below this are dropped: such events are late anyway. */
+  /** Dedup marks scored below this are dropped (ordered input: such events are late anyway). */
   readonly dedupPruneBelowMs: number;
   readonly timersAdd: readonly StoredTimer[];
   readonly timersRemove: readonly string[];
