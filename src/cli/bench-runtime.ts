@@ -4,7 +4,7 @@
  *
  *   npm run bench:runtime -- --json <file> [--events 1000000] [--keys <events>] [--reuse]
  *                            [--topic bench.runtime.counter] [--concurrency 4] [--max-bytes 1048576]
- *                            [--profile] [--keep-state]
+ *                            [--runs 1] [--heap-mib 384] [--profile] [--keep-state]
  *
  * 1. Pre-fills a 12-partition topic with `--events` counter events (`--keys` distinct keys,
  *    default one key per event) in large batches, several requests in flight. With `--reuse` an
@@ -16,11 +16,21 @@
  * Rates are events / (last commit or message − first batch): group joins are not counted.
  * Writes the JSON (`eventsPerSecond`, `rawEventsPerSecond`, `ratio`, `commitP50Ms`,
  * `commitP99Ms`, `peakRssMiB`, …), a markdown report beside it, and prints a summary.
+ * `--runs N` repeats both measurements (fresh group and key prefix each time) and reports the
+ * median run of each; all rates are in the JSON. Peak RSS is the highest of the runtime runs.
+ *
+ * Memory: both children run with `--max-old-space-size=<heap-mib>` (384 by default), the V8 heap
+ * budget a worker gets in a container with a 512 MiB limit. Without a budget V8 sizes the heap
+ * from the machine's RAM and lets garbage pile up: on this 24 GB box even the raw consumer,
+ * which keeps nothing, peaks near 570 MiB. What the runtime keeps is bounded by
+ * RISKSTREAM_RUNTIME_MAX_ACTIVE_ACTORS (decoded states) and the fetch size, not by the number of
+ * keys. `--heap-mib 0` measures with V8's default.
  * `--profile` runs the runtime child with `node --cpu-prof` (profile in .stack/tmp/prof/).
  * RISKSTREAM_* settings (e.g. RISKSTREAM_RUNTIME_MAX_ACTIVE_ACTORS) reach the runtime child.
  */
 import { fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { deleteGroups, prefill, recreateTopic, topicEnds } from '../adapters/kafka/bench-tools.ts';
 import { connectRedis, unlinkByPrefix } from '../adapters/redis/admin.ts';
@@ -43,6 +53,8 @@ const { values: opts } = parseArgs({
     'max-bytes': { type: 'string', default: String(1024 * 1024) },
     profile: { type: 'boolean', default: false },
     'keep-state': { type: 'boolean', default: false },
+    runs: { type: 'string', default: '1' },
+    'heap-mib': { type: 'string', default: '384' },
   },
 });
 if (!opts.json) {
@@ -56,6 +68,7 @@ const events = Number(opts.events);
 const keys = Number(opts.keys ?? opts.events);
 const topic = config.kafka.topicPrefix + opts.topic;
 const runId = Date.now().toString(36);
+type Redis = ReturnType<typeof connectRedis>;
 
 /** Event i: key i mod keys (its partition fixed by the key), event time i ms after the base. */
 function record(i: number): { key: string; value: string; partition: number } {
@@ -89,6 +102,8 @@ async function prepareTopic(): Promise<{ ends: Map<number, number>; prefillSecon
 /** Runs one measured child; samples its VmRSS meanwhile (the child reports its own VmHWM). */
 function runChild(role: 'raw' | 'runtime', group: string, ends: Map<number, number>, env: NodeJS.ProcessEnv): Promise<ChildResult> {
   const execArgv = ['--import', 'tsx'];
+  // The V8 heap budget a worker gets in a 512 MiB container (see the header); 0: V8's default.
+  if (Number(opts['heap-mib']) > 0) execArgv.push(`--max-old-space-size=${opts['heap-mib']}`);
   if (opts.profile && role === 'runtime') {
     mkdirSync('.stack/tmp/prof', { recursive: true });
     execArgv.push('--cpu-prof', '--cpu-prof-dir', '.stack/tmp/prof');
@@ -105,34 +120,72 @@ function runChild(role: 'raw' | 'runtime', group: string, ends: Map<number, numb
   });
 }
 
+/** Median by rate (the lower middle one for an even count). */
+function median<T extends { eventsPerSecond: number }>(runs: readonly T[]): T {
+  return [...runs].sort((a, b) => a.eventsPerSecond - b.eventsPerSecond)[Math.floor((runs.length - 1) / 2)]!;
+}
+
+async function measureRaw(ends: Map<number, number>, runs: number, groups: string[]): Promise<ChildResult[]> {
+  const results: ChildResult[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const group = `bench-raw-${runId}-${i}`;
+    groups.push(group);
+    console.log(`raw kafkajs consume, run ${i + 1}/${runs}...`);
+    const result = await runChild('raw', group, ends, process.env);
+    console.log(`  ${Math.round(result.eventsPerSecond).toLocaleString('en')} events/s`);
+    results.push(result);
+  }
+  return results;
+}
+
+interface RuntimeRun extends ChildResult {
+  readonly redisCpuMicros: number;
+}
+
+async function measureRuntime(ends: Map<number, number>, runs: number, groups: string[], redis: Redis): Promise<RuntimeRun[]> {
+  const results: RuntimeRun[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const group = `bench-runtime-${runId}-${i}`;
+    const keyPrefix = `bench:runtime:${runId}:${i}`;
+    groups.push(group);
+    console.log(`runtime (counter actor, Redis state, exactly-once), run ${i + 1}/${runs}...`);
+    const before = await redisCpuMicros(redis);
+    const result = await runChild('runtime', group, ends, { ...process.env, RISKSTREAM_REDIS_KEY_PREFIX: keyPrefix });
+    results.push({ ...result, redisCpuMicros: (await redisCpuMicros(redis)) - before });
+    console.log(`  ${Math.round(result.eventsPerSecond).toLocaleString('en')} events/s`);
+    if (!opts['keep-state']) await unlinkByPrefix(redis, keyPrefix);
+  }
+  return results;
+}
+
 async function main(): Promise<void> {
+  const loadBefore = loadavg()[0]!;
   const { ends, prefillSeconds } = await prepareTopic();
   const total = [...ends.values()].reduce((a, b) => a + b, 0);
-  const rawGroup = `bench-raw-${runId}`;
-  const runtimeGroup = `bench-runtime-${runId}`;
-  const keyPrefix = `bench:runtime:${runId}`;
-  console.log(`raw kafkajs consume of ${total.toLocaleString('en')} events...`);
-  const raw = await runChild('raw', rawGroup, ends, process.env);
-  console.log(`  ${Math.round(raw.eventsPerSecond).toLocaleString('en')} events/s`);
-  console.log('runtime (counter actor, Redis state, exactly-once)...');
+  const runs = Math.max(1, Number(opts.runs));
+  const groups: string[] = [];
   const redis = connectRedis(config.redis.url);
-  const redisCpuBefore = await redisCpuMicros(redis);
-  const runtime = await runChild('runtime', runtimeGroup, ends, { ...process.env, RISKSTREAM_REDIS_KEY_PREFIX: keyPrefix });
-  const redisCpu = (await redisCpuMicros(redis)) - redisCpuBefore;
-  const report: BenchReport = buildReport({
-    topic, partitions: PARTITIONS, events: total, keys, prefillSeconds, raw, runtime,
-    concurrency: Number(opts.concurrency), maxBytesPerPartition: Number(opts['max-bytes']),
-    maxActiveActors: config.runtime.maxActiveActors, mailboxCapacity: config.runtime.mailboxCapacity, redisCpuMicros: redisCpu,
-  });
-  const files = writeReport(report, opts.json!);
-  printSummary(report, files);
-  await deleteGroups(kafka, [rawGroup, runtimeGroup]);
-  if (!opts['keep-state']) await unlinkByPrefix(redis, keyPrefix);
-  await redis.quit();
+  try {
+    const raws = await measureRaw(ends, runs, groups);
+    const runtimes = await measureRuntime(ends, runs, groups, redis);
+    const runtime = median(runtimes);
+    const report: BenchReport = buildReport({
+      topic, partitions: PARTITIONS, events: total, keys, prefillSeconds, raw: median(raws), runtime,
+      peakRssMiB: Math.max(...runtimes.map((r) => r.peakRssMiB)),
+      runs: { raw: raws.map((r) => Math.round(r.eventsPerSecond)), runtime: runtimes.map((r) => Math.round(r.eventsPerSecond)) },
+      concurrency: Number(opts.concurrency), maxBytesPerPartition: Number(opts['max-bytes']), heapMiB: Number(opts['heap-mib']),
+      maxActiveActors: config.runtime.maxActiveActors, mailboxCapacity: config.runtime.mailboxCapacity,
+      redisCpuMicros: runtime.redisCpuMicros, loadAverage: [loadBefore, loadavg()[0]!],
+    });
+    printSummary(report, writeReport(report, opts.json!));
+  } finally {
+    await deleteGroups(kafka, groups);
+    await redis.quit();
+  }
 }
 
 /** Redis server CPU time so far (INFO cpu: used_cpu_user + used_cpu_sys), microseconds. */
-async function redisCpuMicros(redis: ReturnType<typeof connectRedis>): Promise<number> {
+async function redisCpuMicros(redis: Redis): Promise<number> {
   const info = await redis.info('cpu');
   const field = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
   return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
