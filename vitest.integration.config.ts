@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // Files run one at a time: the machine has 2 cores and the services share them.
 export default defineConfig({
   test: {
-    include: ['test/integration/**/*.test.ts', 'test/contract/**/*.test.ts', 'test/fault/**/*.test.ts'],
+    include: ['test/integration/**/*.test.ts', 'test/contract/**/*.test.ts', 'test/fault/**/*.test.ts', 'test/e2e/**/*.test.ts'],
     environment: 'node',
     fileParallelism: false,
     testTimeout: 180_000,

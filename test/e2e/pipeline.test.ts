@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GeneratedTraffic, generateTraffic, generatorOptions } from '../../src/generator/generate.ts';
+import { killAllWorkers, type WorkerProcess } from '../support/worker-process.ts';
+import { checkRun, type RunCheck } from './support/check.ts';
+import { type PipelineName, PipelineWorld, sleep } from './support/world.ts';
+
+/**
+ * End to end on the real stack (issue 5, item 5): generated traffic with 5% duplicates, 10%
+ * out-of-order and 1% late events goes to payments.events; one merchant worker and one user
+ * worker (real child processes) run until every input partition's durable offset is its high
+ * watermark and every outbox is drained; then Cassandra windows and scores, Redis live scores and
+ * the late DLQ are compared with a brute-force oracle fed by the records read back from Kafka
+ * (see support/oracle.ts and support/check.ts). The second run kills a worker with SIGKILL three
+ * times mid-stream (merchant, user, merchant), restarting it each time: same assertions.
+ *
+ * Size: E2E_EVENTS (default 30,000: both runs in about 3 minutes on the 2-core machine);
+ * `npm run e2e:pipeline` runs 200,000. E2E_PERIOD_HOURS (default 6) spreads them in event time.
+ */
+const EVENTS = Number(process.env.E2E_EVENTS ?? 30_000);
+const PERIOD_HOURS = Number(process.env.E2E_PERIOD_HOURS ?? 6);
+const SEED = process.env.E2E_SEED ?? 'e2e-pipeline-1';
+const LATENESS_MS = 20 * 60_000;
+/** Generous: the machine is shared; a healthy run of 30k takes well under a minute per pipeline. */
+const CATCH_UP_MS = 120_000 + EVENTS * 5;
+const TEST_TIMEOUT_MS = 2 * CATCH_UP_MS + 120_000;
+
+describe('e2e: payments pipeline on the real stack', () => {
+  let traffic: GeneratedTraffic;
+
+  beforeAll(() => {
+    traffic = generateTraffic(
+      generatorOptions({
+        seed: SEED, events: EVENTS, periodMs: PERIOD_HOURS * 3_600_000, allowedLatenessMs: LATENESS_MS,
+        duplicateRate: 0.05, outOfOrderRate: 0.1, lateRate: 0.01,
+      }),
+    );
+  });
+  afterAll(killAllWorkers);
+
+  it('a clean run equals the oracle: windows, user features, scores, late letters', async () => {
+    expectExact(await run(traffic, []), traffic);
+  }, TEST_TIMEOUT_MS);
+
+  it('the same after 3 kill -9 of a worker mid-run (merchant, user, merchant), each restarted', async () => {
+    const kills: KillPlan[] = [
+      { pipeline: 'merchant', atShare: 0.25 },
+      { pipeline: 'user', atShare: 0.15 },
+      { pipeline: 'merchant', atShare: 0.6 },
+    ];
+    expectExact(await run(traffic, kills), traffic);
+  }, TEST_TIMEOUT_MS);
+});
+
+function expectExact(check: RunCheck, traffic: GeneratedTraffic): void {
+  expect(check.mismatches).toEqual({});
+  expect(check.emissions).toBe(traffic.emissions.length);
+  // The run must exercise what it claims to: duplicates, late events, windows, many users.
+  expect(check.duplicates).toBeGreaterThan(EVENTS * 0.04);
+  expect(check.late).toBeGreaterThan(EVENTS * 0.008);
+  expect(check.lateLetters).toBe(check.late);
+  expect(check.finalWindows).toBeGreaterThan(EVENTS);
+  expect(check.users).toBeGreaterThan(EVENTS / 50);
+}
+
+/**
+ * A kill -9 once the victim durably processed `atShare` of its input (the merchant's is every
+ * emission; the user's, the accepted events, ≈ EVENTS). The user worker trails the merchant
+ * worker, so a user kill's share must not exceed the previous merchant kill's (the user reaches
+ * it even while the merchant is down).
+ */
+interface KillPlan {
+  readonly pipeline: PipelineName;
+  readonly atShare: number;
+}
+
+interface Kill {
+  readonly pipeline: PipelineName;
+  readonly progress: number;
+}
+
+async function run(generated: GeneratedTraffic, kills: readonly KillPlan[]): Promise<RunCheck> {
+  const started = Date.now();
+  const world = new PipelineWorld(LATENESS_MS);
+  const done: Kill[] = [];
+  let passed = false;
+  try {
+    await world.setUp();
+    // The whole input is a backlog when the workers start (a replay): the hardest case for
+    // the user worker, whose input interleaves merchant partitions hours apart in event time.
+    expect(await world.produce(generated, 0)).toBe(generated.emissions.length);
+    // With kills, commits of ≤ 1,000 records per partition make durable progress fine-grained
+    // enough to land each kill mid-stream.
+    const env: Record<string, string> = kills.length > 0 ? { RISKSTREAM_RUNTIME_MAILBOX_CAPACITY: '1000' } : {};
+    const workers: Record<PipelineName, WorkerProcess> = { merchant: world.startWorker('merchant', env), user: world.startWorker('user', env) };
+    await Promise.all([workers.merchant.waitRunning(), workers.user.waitRunning()]);
+    const workersUp = Date.now();
+    for (const { pipeline, atShare } of kills) {
+      const target = Math.round(atShare * (pipeline === 'merchant' ? generated.emissions.length : EVENTS));
+      await waitForProgress(world, pipeline, workers[pipeline], target);
+      const progress = await world.progress(pipeline);
+      await workers[pipeline].kill9();
+      done.push({ pipeline, progress });
+      // Not waiting for the restart: its join waits out the dead member's session (6 s), while
+      // the other pipeline's worker keeps going towards its own kill.
+      workers[pipeline] = world.startWorker(pipeline, env);
+    }
+    await Promise.all([workers.merchant.waitRunning(), workers.user.waitRunning()]);
+    await world.waitCaughtUp('merchant', CATCH_UP_MS);
+    await world.waitCaughtUp('user', CATCH_UP_MS);
+    const caughtUp = Date.now();
+    // Stop both (graceful) so nothing moves while we read; nothing may be left to do.
+    await Promise.all([workers.merchant.stop(), workers.user.stop()]);
+    expect(await world.caughtUp('merchant')).toBe(true);
+    expect(await world.caughtUp('user')).toBe(true);
+    const finals = { merchant: await world.progress('merchant'), user: await world.progress('user') };
+    for (const k of done) expect(k.progress, `kill of ${k.pipeline} was mid-stream`).toBeLessThan(finals[k.pipeline]);
+    const check = await checkRun(world);
+    const { mismatches: _m, ...counts } = check;
+    console.log(
+      `[e2e ${EVENTS}${kills.length ? `, kills ${done.map((k) => `${k.pipeline}@${k.progress}`).join(' ')}` : ''}] ` +
+        `set-up ${((workersUp - started) / 1000).toFixed(1)} s, caught up after ${((caughtUp - workersUp) / 1000).toFixed(1)} s, ` +
+        `check ${((Date.now() - caughtUp) / 1000).toFixed(1)} s; ${JSON.stringify(counts)}`,
+    );
+    passed = Object.keys(check.mismatches).length === 0;
+    return check;
+  } finally {
+    const kept = await world.tearDown(passed);
+    if (kept) console.error(`e2e worker logs kept in ${kept}; kills ${JSON.stringify(done)}`);
+  }
+}
+
+/** Waits until a pipeline's durable progress reaches `target` records; fails if the worker dies. */
+async function waitForProgress(world: PipelineWorld, pipeline: PipelineName, worker: WorkerProcess, target: number): Promise<void> {
+  const deadline = Date.now() + CATCH_UP_MS;
+  while ((await world.progress(pipeline)) < target) {
+    if (!worker.alive) throw new Error(`${pipeline} worker died; log: ${worker.logFile}`);
+    if (Date.now() > deadline) throw new Error(`${pipeline} did not reach ${target} records; log: ${worker.logFile}`);
+    await sleep(50);
+  }
+}
