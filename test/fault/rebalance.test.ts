@@ -25,18 +25,18 @@ const startAs = (name: string): Action => async (_, start) => start(name);
 const term = (name: string): Action => async (workers) => void (await workers.get(name)!.stop());
 const kill = (name: string): Action => async (workers) => workers.get(name)!.kill9();
 
-/** Membership change after each burst: [description, action]. */
+/** Membership change after each burst: [description, action]. Two or three workers run at any time. */
 const SCRIPT: readonly (readonly [string, Action])[] = [
-  ['start C', startAs('C')],
-  ['SIGTERM A', term('A')],
-  ['kill -9 B', kill('B')],
-  ['start D', startAs('D')],
-  ['kill -9 C, start E', async (w, s) => { await kill('C')(w, s); s('E'); }],
-  ['SIGTERM D', term('D')],
-  ['start F', startAs('F')],
-  ['kill -9 E', kill('E')],
-  ['start G', startAs('G')],
-  ['SIGTERM F', term('F')],
+  ['start C', startAs('C')], // A B C
+  ['SIGTERM A', term('A')], // B C
+  ['start D', startAs('D')], // B C D
+  ['kill -9 B', kill('B')], // C D
+  ['start E', startAs('E')], // C D E
+  ['SIGTERM C', term('C')], // D E
+  ['start F', startAs('F')], // D E F
+  ['kill -9 D', kill('D')], // E F
+  ['kill -9 E, start G', async (w, s) => { await kill('E')(w, s); s('G'); }], // F G
+  ['SIGTERM F, start H', async (w, s) => { await term('F')(w, s); s('H'); }], // G H
 ];
 
 /**
