@@ -40,7 +40,21 @@ export interface ChildResult {
   /** Commit latencies in ms, sorted ascending (runtime only). */
   readonly commitMs?: readonly number[];
   readonly activeActors?: number;
+  /** process.memoryUsage() (MiB) sampled every 250 ms, at the sample with the highest RSS. */
+  readonly memoryAtPeakMiB: Readonly<Record<string, number>>;
 }
+
+/** Samples process.memoryUsage() and keeps the sample with the highest RSS. */
+function sampleMemory(): () => Record<string, number> {
+  let peak: NodeJS.MemoryUsage = process.memoryUsage();
+  const timer = setInterval(() => {
+    const now = process.memoryUsage();
+    if (now.rss > peak.rss) peak = now;
+  }, 250);
+  timer.unref();
+  return () => Object.fromEntries(Object.entries(peak).map(([k, v]) => [k, Math.round((v / 2 ** 20) * 10) / 10]));
+}
+const memoryAtPeak = sampleMemory();
 
 const { values: opts } = parseArgs({
   options: {
@@ -82,7 +96,10 @@ function cpuSince(from: NodeJS.CpuUsage): number {
 
 function result(role: ChildResult['role'], events: number, ms: number, cpuMicros: number, extra: Partial<ChildResult> = {}): ChildResult {
   const seconds = ms / 1000;
-  return { role, events, seconds, eventsPerSecond: events / seconds, cpuMicrosPerEvent: cpuMicros / events, peakRssMiB: peakRssMiB(), ...extra };
+  return {
+    role, events, seconds, eventsPerSecond: events / seconds, cpuMicrosPerEvent: cpuMicros / events, peakRssMiB: peakRssMiB(),
+    memoryAtPeakMiB: memoryAtPeak(), ...extra,
+  };
 }
 
 async function runRaw(): Promise<ChildResult> {

@@ -19,6 +19,8 @@ export interface BenchReport {
   /** Peak resident set (VmHWM) of the runtime process. */
   readonly peakRssMiB: number;
   readonly rawPeakRssMiB: number;
+  /** The runtime's process.memoryUsage() at its highest sampled RSS (MiB). */
+  readonly runtimeMemoryAtPeakMiB: Readonly<Record<string, number>>;
   readonly events: number;
   readonly distinctKeys: number;
   readonly partitions: number;
@@ -85,6 +87,7 @@ export function buildReport(input: ReportInput): BenchReport {
     eventsPerCommit: round(runtime.events / Math.max(1, commitMs.length), 1),
     peakRssMiB: round(input.peakRssMiB, 1),
     rawPeakRssMiB: round(raw.peakRssMiB, 1),
+    runtimeMemoryAtPeakMiB: runtime.memoryAtPeakMiB,
     events: input.events,
     distinctKeys: Math.min(input.keys, input.events),
     partitions: input.partitions,
