@@ -24,7 +24,8 @@ describe('fault: a poison record in the input topic', () => {
       const poisonOffset = await fixture.produceRaw(poisonPartition, poison);
       await fixture.produce(second!);
 
-      const worker = fixture.startWorker();
+      // Slices of 500: the poison record sits in one of many commits per partition.
+      const worker = fixture.startWorker({ RISKSTREAM_RUNTIME_MAILBOX_CAPACITY: '500' });
       await worker.waitRunning();
       await fixture.waitCaughtUp(90_000);
 
