@@ -63,6 +63,8 @@ if (phases.has('lookup') && !phases.has('latency')) {
   process.exit(2);
 }
 const runId = `bp${Date.now().toString(36)}`;
+// kafkajs notices (see scripts/demo.sh): its v2 partitioner change; the pre-fill sets partitions itself.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const seed = values.seed ?? runId;
 const logger = createLogger({ name: 'bench-pipeline', level: 'warn' });
 const logDir = join(REPO_ROOT, '.stack', 'tmp', 'bench-pipeline', runId);
@@ -82,30 +84,40 @@ async function inWorld<T>(name: string, body: (world: BenchWorld) => Promise<T>)
   }
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   mkdirSync(logDir, { recursive: true });
   if (values.profile) mkdirSync(profileDir, { recursive: true });
   const loadAvgBefore = loadAverage();
-  let replay: ReplayResult | null = null;
-  let latency: LatencyResult | null = null;
-  let lookup: LookupResult | null = null;
+  const results: { replay: ReplayResult | null; latency: LatencyResult | null; lookup: LookupResult | null } = { replay: null, latency: null, lookup: null };
   let latestByUser = new Map<string, string>();
-  if (phases.has('replay')) {
-    replay = await inWorld('replay', (w) => runReplay(w, { events: Number(values.events), seed: `${seed}r`, concurrency, execArgv, timeoutMs: 900_000 }, logger, say));
-  }
-  if (phases.has('latency')) {
+  const errors: Record<string, string> = {};
+  // A failed measurement is recorded and the others still run: one report either way.
+  const attempt = async (name: string, body: () => Promise<void>) => {
+    if (!phases.has(name)) return;
+    try {
+      await body();
+    } catch (err) {
+      errors[name] = err instanceof Error ? err.message : String(err);
+      console.error(`${name} failed: ${err instanceof Error ? err.stack : err}`);
+    }
+  };
+  await attempt('replay', async () => {
+    results.replay = await inWorld('replay', (w) => runReplay(w, { events: Number(values.events), seed: `${seed}r`, concurrency, execArgv, timeoutMs: 900_000 }, logger, say));
+  });
+  await attempt('latency', async () => {
     const run = await inWorld('latency', (w) =>
       runLatency(w, {
         rate: Number(values['latency-rate']), seconds: Number(values['latency-seconds']), warmupSeconds: Number(values['latency-warmup-seconds']),
         batch: Number(values['latency-batch']), sampleEvery: Number(values['sample-every']), seed: `${seed}l`, concurrency, execArgv,
       }, logger, say),
     );
-    latency = run.result;
+    results.latency = run.result;
     latestByUser = run.latestByUser;
-  }
-  if (phases.has('lookup')) {
-    lookup = await inWorld('lookup', (w) => runLookup(w, { rps: Number(values['lookup-rps']), seconds: Number(values['lookup-seconds']), warmupSeconds: 3 }, latestByUser, say));
-  }
+  });
+  await attempt('lookup', async () => {
+    results.lookup = await inWorld('lookup', (w) => runLookup(w, { rps: Number(values['lookup-rps']), seconds: Number(values['lookup-seconds']), warmupSeconds: 3 }, latestByUser, say));
+  });
+  const { replay, latency, lookup } = results;
   const report: PipelineBenchReport = {
     replayEventsPerSecond: replay?.eventsPerSecond ?? Number.NaN,
     scoreLatencyP99Ms: latency?.visible.p99Ms ?? Number.NaN,
@@ -116,7 +128,7 @@ async function main(): Promise<void> {
       scoreLatency: (latency?.visible.p99Ms ?? Number.POSITIVE_INFINITY) <= TARGETS.scoreLatencyP99Ms && latency?.missing === 0,
       lookup: (lookup?.latency.p99Ms ?? Number.POSITIVE_INFINITY) <= TARGETS.lookupP99Ms && lookup?.errors === 0,
     },
-    replay, latency, lookup,
+    replay, latency, lookup, errors,
     machine: { cpus: os.cpus().length, node: process.version, loadAvgBefore, loadAvgAfter: loadAverage() },
     runId, measuredAt: new Date().toISOString(),
   };
@@ -128,11 +140,16 @@ async function main(): Promise<void> {
   ];
   const files = writeReport(report, values.json!, notes);
   printSummary(report, files);
+  if (Object.keys(errors).length > 0) {
+    console.error(`failed: ${Object.keys(errors).join(', ')}; worker and API logs kept in ${logDir}`);
+    return 1;
+  }
   if (!values.keep) rmSync(logDir, { recursive: true, force: true });
+  return 0;
 }
 
 main().then(
-  () => process.exit(0),
+  (code) => process.exit(code),
   (err: unknown) => {
     console.error(err instanceof Error ? err.stack : err);
     console.error(`worker and API logs kept in ${logDir}`);

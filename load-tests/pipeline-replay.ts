@@ -46,7 +46,10 @@ export interface ReplayResult {
   readonly user: StageRate;
   /** Largest number of records the user stage trailed the merchant stage by (sampled). */
   readonly maxUserBacklog: number;
-  readonly counts: { readonly byUser: number; readonly scores: number; readonly alerts: number; readonly dlqLate: number; readonly dlqInvalid: number; readonly dlqProcessing: number };
+  readonly counts: {
+    readonly byUser: number; readonly scores: number; readonly alerts: number; readonly windows: number;
+    readonly dlqLate: number; readonly dlqInvalid: number; readonly dlqProcessing: number;
+  };
   /** Every accepted event scored exactly once on risk.scores. */
   readonly scoresMatchByUser: boolean;
   readonly prefillSeconds: number;
@@ -76,8 +79,10 @@ async function fill(world: BenchWorld, options: ReplayOptions, logger: Logger) {
   const t1 = performance.now();
   const topic = world.topic(TopicBase.events);
   const partitions = (await world.highs('merchant')).length;
+  // One request in flight: parallel requests may land out of order, and a partition's order is
+  // its event-time order (records behind the watermark would be dead-lettered as late).
   await prefill(kafka, {
-    topic, events: records.length, batchRecords: 5_000, inFlight: 4,
+    topic, events: records.length, batchRecords: 10_000, inFlight: 1,
     record: (i) => {
       const r = records[i]!;
       return { key: r.key, value: r.value, partition: partitionOf(r.key, partitions) };
@@ -128,20 +133,22 @@ export async function runReplay(world: BenchWorld, options: ReplayOptions, logge
   };
   const userHighs = await world.waitScored(eventHighs, options.timeoutMs, onPoll);
   const doneAt = performance.now();
+  const userRecords = userHighs.reduce((a, b) => a + b, 0);
+  progress.push({ t: round((doneAt - first.merchant!) / 1000), merchant: filled.records, user: userRecords });
+  say(`  ${progress.at(-1)!.t.toFixed(1).padStart(4)} s  every event scored`);
   const cpuReport = cpu!.stop();
-  const [byUser, scores, alerts, dlqLate, dlqInvalid, dlqProcessing] = await Promise.all(
-    [TopicBase.eventsByUser, TopicBase.scores, TopicBase.riskAlerts, TopicBase.dlqLate, TopicBase.dlqInvalid, TopicBase.dlqProcessing].map(async (t) =>
+  const [byUser, scores, alerts, windows, dlqLate, dlqInvalid, dlqProcessing] = await Promise.all(
+    [TopicBase.eventsByUser, TopicBase.scores, TopicBase.riskAlerts, TopicBase.merchantWindows, TopicBase.dlqLate, TopicBase.dlqInvalid, TopicBase.dlqProcessing].map(async (t) =>
       (await world.topicHighs(t)).reduce((a, b) => a + b, 0),
     ),
   );
-  const userRecords = userHighs.reduce((a, b) => a + b, 0);
   await world.stopChildren(); // with --cpu-prof the workers write their profiles on exit
   const seconds = (doneAt - first.merchant!) / 1000;
   return {
     events: filled.records, eventsPerSecond: Math.round(filled.records / seconds), seconds: round(seconds),
     eventsPerSecondInclStartup: Math.round(filled.records / ((doneAt - spawnAt) / 1000)), startupSeconds: round((first.merchant! - spawnAt) / 1000),
     merchant: rate(filled.records, merchantDoneAt! - first.merchant!), user: rate(userRecords, doneAt - (first.user ?? first.merchant!)),
-    maxUserBacklog, counts: { byUser: byUser!, scores: scores!, alerts: alerts!, dlqLate: dlqLate!, dlqInvalid: dlqInvalid!, dlqProcessing: dlqProcessing! },
+    maxUserBacklog, counts: { byUser: byUser!, scores: scores!, alerts: alerts!, windows: windows!, dlqLate: dlqLate!, dlqInvalid: dlqInvalid!, dlqProcessing: dlqProcessing! },
     scoresMatchByUser: scores === byUser, prefillSeconds: round(filled.prefillSeconds), generateSeconds: round(filled.generateSeconds),
     rawConsumeEventsPerSecond: Math.round(filled.rawEventsPerSecond), progress, cpu: cpuReport, workerConcurrency: options.concurrency,
   };

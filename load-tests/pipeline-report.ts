@@ -24,6 +24,8 @@ export interface PipelineBenchReport {
   readonly replay: ReplayResult | null;
   readonly latency: LatencyResult | null;
   readonly lookup: LookupResult | null;
+  /** Measurements that failed, with the error message (their fields are null / NaN). */
+  readonly errors: Record<string, string>;
   readonly machine: { readonly cpus: number; readonly node: string; readonly loadAvgBefore: number[]; readonly loadAvgAfter: number[] };
   readonly runId: string;
   readonly measuredAt: string;
@@ -45,7 +47,7 @@ function rows(r: PipelineBenchReport): [string, string][] {
       ['replay throughput', `**${fmt(replay.eventsPerSecond)} events/s** end to end (${fmt(replay.events)} records in ${replay.seconds} s) — target ≥ ${fmt(TARGETS.replayEventsPerSecond)}: ${mark(r.targetsMet.replay)}`],
       ['replay stages', `merchant ${fmt(replay.merchant.eventsPerSecond)}/s (${replay.merchant.seconds} s), user ${fmt(replay.user.eventsPerSecond)}/s (${fmt(replay.user.records)} records, ${replay.user.seconds} s); user backlog max ${fmt(replay.maxUserBacklog)}`],
       ['replay incl. start-up', `${fmt(replay.eventsPerSecondInclStartup)} events/s (start-up and group joins ${replay.startupSeconds} s); raw kafkajs consume of the same topic ${fmt(replay.rawConsumeEventsPerSecond)}/s`],
-      ['replay outputs', `${fmt(replay.counts.byUser)} re-keyed, ${fmt(replay.counts.scores)} scores (${replay.scoresMatchByUser ? 'one per accepted event' : 'MISMATCH'}), ${fmt(replay.counts.alerts)} alerts, DLQ late ${fmt(replay.counts.dlqLate)} / invalid ${fmt(replay.counts.dlqInvalid)} / failed ${fmt(replay.counts.dlqProcessing)}`],
+      ['replay outputs', `${fmt(replay.counts.byUser)} re-keyed, ${fmt(replay.counts.scores)} scores (${replay.scoresMatchByUser ? 'one per accepted event' : 'MISMATCH'}), ${fmt(replay.counts.alerts)} alerts, ${fmt(replay.counts.windows)} final windows, DLQ late ${fmt(replay.counts.dlqLate)} / invalid ${fmt(replay.counts.dlqInvalid)} / failed ${fmt(replay.counts.dlqProcessing)}`],
       ['replay CPU (cores)', cpuLine(replay.cpu)],
     );
   }
@@ -65,6 +67,7 @@ function rows(r: PipelineBenchReport): [string, string][] {
       ['lookup CPU (cores)', cpuLine(lookup.cpu)],
     );
   }
+  for (const [phase, message] of Object.entries(r.errors)) out.push([`${phase} FAILED`, message.replace(/\|/g, '/')]);
   out.push(['machine', `${r.machine.cpus} cores, Node ${r.machine.node}; load average ${r.machine.loadAvgBefore.join(' ')} before, ${r.machine.loadAvgAfter.join(' ')} after`]);
   return out;
 }
