@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 import { CassandraUpsertSink } from '../adapters/cassandra/upsert-sink.ts';
 import { TABLES } from '../adapters/cassandra/tables.ts';
+import { endOffsets } from '../adapters/kafka/admin.ts';
 import { KafkaEmitSink } from '../adapters/kafka/emit-sink.ts';
 import { KafkaSource } from '../adapters/kafka/source.ts';
 import { startOpsServer } from '../adapters/http/ops-server.ts';
@@ -70,6 +71,7 @@ const sink = new RoutingSink(
 );
 const host = new ActorHost({
   pipeline, group, topic, store, sink, clock: Date.now, metrics, logger: logger.child({ component: 'host', pipeline: pipeline.name }),
+  endOffsets: () => endOffsets(config, topic, logger),
   settings: {
     allowedLatenessMs: config.runtime.allowedLatenessMs,
     handlerRetries: config.runtime.handlerRetries,

@@ -4,7 +4,7 @@ import type { Logger } from './logger.ts';
 import { PartitionTask, type TaskSettings } from './partition-task.ts';
 import type { RuntimeMetrics } from './runtime-metrics.ts';
 import type { EffectSink } from './sink.ts';
-import type { BatchOutcome, InputRecord } from './source.ts';
+import { type BatchOutcome, type InputRecord, offsetNumber } from './source.ts';
 import type { PartitionRef, StateStore } from './store.ts';
 
 export interface HostSettings extends TaskSettings {
@@ -25,6 +25,13 @@ export interface HostDeps<M> {
   readonly settings: HostSettings;
   readonly metrics: RuntimeMetrics;
   readonly logger: Logger;
+  /**
+   * End offsets (next offset to be written) of the input's partitions. When given, the idle
+   * policy advances only a partition with nothing left to read: one merely waiting for its
+   * turn in a backlog (not fetched for a while during a catch-up) is not idle, and advancing it
+   * would turn its backlog late (found by the e2e test).
+   */
+  readonly endOffsets?: () => Promise<ReadonlyMap<number, string>>;
 }
 
 /**
@@ -98,15 +105,23 @@ export class ActorHost<M> {
   }
 
   /**
-   * Idle policy: a partition without input for `idlePartitionMs` takes the highest watermark of
-   * this worker's partitions, so one quiet partition does not hold its timers back forever.
+   * Idle policy: a partition without input for `idlePartitionMs` (and, with `endOffsets`, with
+   * nothing left to read) takes the highest watermark of this worker's partitions, so one quiet
+   * partition does not hold its timers back forever.
    */
   async tickIdle(): Promise<void> {
     const now = this.#deps.clock();
     let target = Number.NEGATIVE_INFINITY;
     for (const task of this.#tasks.values()) target = Math.max(target, task.watermarkMs);
-    for (const [p, task] of [...this.#tasks]) {
-      if (now - task.lastInputAtMs < this.#deps.settings.idlePartitionMs || !task.hasTimers) continue;
+    const quiet = [...this.#tasks].filter(
+      ([, task]) => now - task.lastInputAtMs >= this.#deps.settings.idlePartitionMs && task.hasTimers && task.watermarkMs < target,
+    );
+    if (quiet.length === 0) return;
+    const ends = await this.#endOffsets();
+    if (ends === null) return;
+    for (const [p, task] of quiet) {
+      const end = ends?.get(p);
+      if (end !== undefined && offsetNumber(task.nextOffset ?? '0') < offsetNumber(end)) continue;
       await this.#withLock(p, async () => {
         const current = this.#tasks.get(p);
         if (!current) return;
@@ -117,6 +132,17 @@ export class ActorHost<M> {
           this.#deps.logger.warn({ err, partition: p }, 'idle advance failed; will retry');
         }
       });
+    }
+  }
+
+  /** The input's end offsets; undefined when not wired, null when they could not be read. */
+  async #endOffsets(): Promise<ReadonlyMap<number, string> | undefined | null> {
+    if (!this.#deps.endOffsets) return undefined;
+    try {
+      return await this.#deps.endOffsets();
+    } catch (err) {
+      this.#deps.logger.warn({ err }, 'end offsets unavailable; idle advance skipped');
+      return null;
     }
   }
 
