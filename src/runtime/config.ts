@@ -67,7 +67,7 @@ const api = z.strictObject({
   /** API-key lookups are cached this long; it bounds how late a revocation bites. */
   keyCacheTtlMs: z.number().int().min(0).default(5_000),
   /** Idle producer waits this long for more requests to share a produce request. */
-  kafkaLingerMs: z.number().int().min(0).default(1),
+  kafkaLingerMs: z.number().int().min(0).default(2),
   /** Records per produce request (whole HTTP requests are never split). */
   kafkaMaxBatchRecords: z.number().int().min(1).default(5_000),
   /** A request whose events are not acknowledged by then gets 503 (retry is safe by event_id). */
