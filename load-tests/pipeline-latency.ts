@@ -19,7 +19,7 @@ import { TopicBase } from '../src/provision/topics.ts';
 import type { Logger } from '../src/runtime/logger.ts';
 import { IngestClient } from '../src/cli/ingest-client.ts';
 import { type LatencySummary, LookupClient, openLoop, summarize } from './pipeline-http.ts';
-import { type CpuReport, cpuSample, stackPids } from './pipeline-machine.ts';
+import { type CpuReport, cpuSample, microsPerEvent, stackPids } from './pipeline-machine.ts';
 import { freePort, httpOk, waitFor } from './processes.ts';
 import type { BenchWorld } from './pipeline-world.ts';
 
@@ -54,6 +54,8 @@ export interface LatencyResult {
   readonly lookupRetries: number;
   readonly maxDispatchLagMs: number;
   readonly cpu: CpuReport;
+  /** CPU per event sent while measuring, per process (the pipeline may still trail the sends). */
+  readonly cpuMicrosPerEvent: Record<string, number>;
   readonly workerConcurrency: number;
 }
 
@@ -195,7 +197,7 @@ export async function runLatency(world: BenchWorld, options: LatencyOptions, log
   const result: LatencyResult = {
     targetEventsPerSecond: options.rate, achievedEventsPerSecond: Math.round(count / (loop.durationMs / 1000)), events: count, requests,
     batch: options.batch, ingestErrors, sampled: sampledTotal, missing, visible: summarize(visible), emitted: summarize(emitted), ingest: summarize(ingestLatency),
-    lookupRetries, maxDispatchLagMs: Math.round(loop.maxDispatchLagMs * 100) / 100, cpu: cpuReport, workerConcurrency: options.concurrency,
+    lookupRetries, maxDispatchLagMs: Math.round(loop.maxDispatchLagMs * 100) / 100, cpu: cpuReport, cpuMicrosPerEvent: microsPerEvent(cpuReport, count), workerConcurrency: options.concurrency,
   };
   return { result, latestByUser };
 }

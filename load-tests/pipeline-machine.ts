@@ -85,3 +85,13 @@ export function cpuSample(pids: Record<string, number | undefined>): { stop(): C
     },
   };
 }
+
+/**
+ * CPU per event (µs) of each process over the sample: less sensitive to other load on the
+ * machine than a rate (a starved process waits, it does not burn more CPU per event).
+ */
+export function microsPerEvent(cpu: CpuReport, events: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, cores] of Object.entries(cpu.coresByProcess)) out[name] = Math.round((cores * cpu.seconds * 1e6) / events);
+  return out;
+}

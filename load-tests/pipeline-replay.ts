@@ -16,7 +16,7 @@ import { encodeEvent } from '../src/contract/wire.ts';
 import { generateTraffic, generatorOptions } from '../src/generator/generate.ts';
 import { TopicBase } from '../src/provision/topics.ts';
 import type { Logger } from '../src/runtime/logger.ts';
-import { type CpuReport, cpuSample, stackPids } from './pipeline-machine.ts';
+import { type CpuReport, cpuSample, microsPerEvent, stackPids } from './pipeline-machine.ts';
 import { BenchWorld, type Durable, type PipelineName, processed } from './pipeline-world.ts';
 
 export interface ReplayOptions {
@@ -59,6 +59,8 @@ export interface ReplayResult {
   /** Cumulative durable records per stage, about once a second from the first commit. */
   readonly progress: { readonly t: number; readonly merchant: number; readonly user: number }[];
   readonly cpu: CpuReport;
+  /** CPU per record of payments.events, per process (Cassandra, Redis, Kafka include others' load). */
+  readonly cpuMicrosPerEvent: Record<string, number>;
   readonly workerConcurrency: number;
 }
 
@@ -150,6 +152,6 @@ export async function runReplay(world: BenchWorld, options: ReplayOptions, logge
     merchant: rate(filled.records, merchantDoneAt! - first.merchant!), user: rate(userRecords, doneAt - (first.user ?? first.merchant!)),
     maxUserBacklog, counts: { byUser: byUser!, scores: scores!, alerts: alerts!, windows: windows!, dlqLate: dlqLate!, dlqInvalid: dlqInvalid!, dlqProcessing: dlqProcessing! },
     scoresMatchByUser: scores === byUser, prefillSeconds: round(filled.prefillSeconds), generateSeconds: round(filled.generateSeconds),
-    rawConsumeEventsPerSecond: Math.round(filled.rawEventsPerSecond), progress, cpu: cpuReport, workerConcurrency: options.concurrency,
+    rawConsumeEventsPerSecond: Math.round(filled.rawEventsPerSecond), progress, cpu: cpuReport, cpuMicrosPerEvent: microsPerEvent(cpuReport, filled.records), workerConcurrency: options.concurrency,
   };
 }

@@ -39,6 +39,12 @@ function cpuLine(cpu: CpuReport): string {
   return `${parts.join(', ')}; machine ${cpu.machineCoresBusy.toFixed(2)} of ${cpu.cores} cores busy; load ${cpu.loadAvgBefore[0]} → ${cpu.loadAvgAfter[0]}`;
 }
 
+function perEventLine(micros: Record<string, number>): string {
+  const parts = Object.entries(micros).filter(([name]) => name !== 'bench').sort((a, b) => b[1] - a[1]);
+  const total = parts.reduce((n, [, us]) => n + us, 0);
+  return `${parts.map(([name, us]) => `${name} ${us}`).join(', ')} µs; ${total} µs in all (the services' share includes other clients' work)`;
+}
+
 function rows(r: PipelineBenchReport): [string, string][] {
   const out: [string, string][] = [];
   const { replay, latency, lookup } = r;
@@ -49,6 +55,7 @@ function rows(r: PipelineBenchReport): [string, string][] {
       ['replay incl. start-up', `${fmt(replay.eventsPerSecondInclStartup)} events/s (start-up and group joins ${replay.startupSeconds} s); raw kafkajs consume of the same topic ${fmt(replay.rawConsumeEventsPerSecond)}/s`],
       ['replay outputs', `${fmt(replay.counts.byUser)} re-keyed, ${fmt(replay.counts.scores)} scores (${replay.scoresMatchByUser ? 'one per accepted event' : 'MISMATCH'}), ${fmt(replay.counts.alerts)} alerts, ${fmt(replay.counts.windows)} final windows, DLQ late ${fmt(replay.counts.dlqLate)} / invalid ${fmt(replay.counts.dlqInvalid)} / failed ${fmt(replay.counts.dlqProcessing)}`],
       ['replay CPU (cores)', cpuLine(replay.cpu)],
+      ['replay CPU per event', perEventLine(replay.cpuMicrosPerEvent)],
     );
   }
   if (latency) {
@@ -58,6 +65,7 @@ function rows(r: PipelineBenchReport): [string, string][] {
       ['latency load', `${fmt(latency.achievedEventsPerSecond)}/${fmt(latency.targetEventsPerSecond)} events/s open loop, ${fmt(latency.events)} events in batches of ${latency.batch}; every ${Math.round(latency.events / Math.max(1, latency.sampled))}th followed; ${latency.missing} missing, ${latency.ingestErrors} ingest errors`],
       ['latency parts', `score on risk.scores p50 ${latency.emitted.p50Ms} / p99 ${latency.emitted.p99Ms} ms; ingest 202 p50 ${latency.ingest.p50Ms} / p99 ${latency.ingest.p99Ms} ms; ${fmt(latency.lookupRetries)} lookups answered 404 first`],
       ['latency CPU (cores)', cpuLine(latency.cpu)],
+      ['latency CPU per event', perEventLine(latency.cpuMicrosPerEvent)],
     );
   }
   if (lookup) {

@@ -36,6 +36,13 @@ export function liveEventKey(prefix: string, eventId: string): string {
   return `${prefix}:live:event:${eventId}`;
 }
 
+type ScoreKey = { user_id: string; event_id: string; ts_ms: number };
+
+/** The order of SET_IF_NEWER: a later ts_ms, or the same ts_ms and a greater-or-equal event_id. */
+function isNewer(a: ScoreKey, b: ScoreKey): boolean {
+  return a.ts_ms > b.ts_ms || (a.ts_ms === b.ts_ms && a.event_id >= b.event_id);
+}
+
 type WithSetIfNewer = Redis & { setIfNewer(key: string, value: string, ts: string, eventId: string, ttl: string): Promise<number> };
 
 export class LiveScoreSink implements EffectSink {
@@ -50,19 +57,29 @@ export class LiveScoreSink implements EffectSink {
     this.#ttlSeconds = ttlSeconds;
   }
 
+  /**
+   * One SET per event, and one newer-wins script call per user: within a drain only the user's
+   * latest score (by ts_ms, then event_id, the script's own order) can win, so the others are
+   * not sent (a replay drains several scores per user at once).
+   */
   async perform(effects: readonly OutputEffect[]): Promise<void> {
     const pipeline = this.#redis.pipeline() as unknown as WithSetIfNewer & { exec(): Promise<[Error | null, unknown][] | null> };
+    const latest = new Map<string, { row: ScoreKey; json: string }>();
     let n = 0;
-    const ttl = String(this.#ttlSeconds);
     for (const effect of effects) {
       if (effect.type !== 'upsert') continue;
-      const row = effect.row as { user_id: string; event_id: string; ts_ms: number };
+      const row = effect.row as ScoreKey;
       const json = JSON.stringify(row);
-      pipeline.setIfNewer(liveUserKey(this.#prefix, row.user_id), json, String(row.ts_ms), row.event_id, ttl);
       (pipeline as unknown as Redis).set(liveEventKey(this.#prefix, row.event_id), json, 'EX', this.#ttlSeconds);
+      const current = latest.get(row.user_id);
+      if (!current || isNewer(row, current.row)) latest.set(row.user_id, { row, json });
       n += 1;
     }
     if (n === 0) return;
+    const ttl = String(this.#ttlSeconds);
+    for (const { row, json } of latest.values()) {
+      pipeline.setIfNewer(liveUserKey(this.#prefix, row.user_id), json, String(row.ts_ms), row.event_id, ttl);
+    }
     const results = await pipeline.exec();
     const failed = results?.find(([err]) => err !== null);
     if (!results || failed) {
