@@ -17,6 +17,7 @@ import { createIngestMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import type { ApiKeyRecord, ApiKeyStore, RecordSink, Scope } from './ports.ts';
 import type { LookupReader } from '../lookup/ports.ts';
+import { lookupPaths } from '../lookup/openapi.ts';
 import { registerLookupRoutes } from '../lookup/routes.ts';
 import { TokenBuckets } from './rate-limit.ts';
 import { ingest } from './service.ts';
@@ -50,7 +51,8 @@ export function buildIngestApp(deps: IngestAppDeps): FastifyInstance {
   const resolver = new KeyResolver(deps.keys, config.api.keyCacheTtlMs, now);
   const buckets = new TokenBuckets(config.api.rateLimitBurstSec, config.api.maxBatchEvents);
   const topic = fullTopicName(config.kafka.topicPrefix, TopicBase.events);
-  const openapi = openApiDocument(config.api.maxBatchEvents, config.api.bodyLimitBytes);
+  const base = openApiDocument(config.api.maxBatchEvents, config.api.bodyLimitBytes);
+  const openapi = deps.lookup ? { ...base, paths: { ...(base.paths as object), ...lookupPaths() } } : base;
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'ingest-api' }) as FastifyBaseLogger,
     // Our onResponse hook logs one line per request (with reqId); Fastify's own pair is off.

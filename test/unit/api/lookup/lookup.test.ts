@@ -121,6 +121,12 @@ describe('lookup API', () => {
     expect(s.reader.queries).toHaveLength(0);
   });
 
+  it('lists the lookup routes in the OpenAPI document', async () => {
+    const s = await setup();
+    const doc = (await s.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/events', '/v1/users/{userId}/risk', '/v1/scores/{eventId}', '/v1/merchants/{merchantId}/windows', '/v1/merchants/{merchantId}/stats']));
+  });
+
   it('merchant stats with failure rates', async () => {
     const s = await setup();
     const res = (await get(s.app, '/v1/merchants/m1/stats', s.readKey)).json();
