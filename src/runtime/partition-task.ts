@@ -6,7 +6,7 @@ import type { Logger } from './logger.ts';
 import type { RuntimeMetrics } from './runtime-metrics.ts';
 import type { EffectSink } from './sink.ts';
 import { type BatchOutcome, type InputRecord, nextOffsetOf, offsetNumber } from './source.ts';
-import { type OutboxEntry, type PartitionRef, type StateStore, stateId } from './store.ts';
+import { type OutboxEntry, type PartitionRef, parseTimerId, type StateStore, stateId } from './store.ts';
 import { TimerIndex } from './timer-index.ts';
 
 /**
@@ -132,7 +132,8 @@ export class PartitionTask<M> {
     const due = this.#timers.peekTime();
     if (due === undefined || due > watermarkMs) return true;
     if (!(await this.drainPending())) return false;
-    const input = this.#stepInput([]);
+    const loaded = await this.#loadStates([], this.#timers.dueIds(watermarkMs));
+    const input = { ...this.#stepInput([]), loaded };
     const out = emptyOutput(this.#maxEventTimeMs, watermarkMs);
     out.counts.timers += fireDueTimers(input, out, watermarkMs);
     return this.#commit(out, this.#nextOffset, this.#nextOffset, 0);
@@ -144,7 +145,8 @@ export class PartitionTask<M> {
     const ids = dedupIds(items);
     // The dedup lookup and the state loads do not depend on each other: both requests go out
     // at once and share one round trip.
-    const [flags, loaded] = await Promise.all([ids.length > 0 ? store.seen(this.ref, ids) : [], this.#loadStates(items)]);
+    const due = this.#timers.dueIds(this.#watermarkBound(items));
+    const [flags, loaded] = await Promise.all([ids.length > 0 ? store.seen(this.ref, ids) : [], this.#loadStates(items, due)]);
     const seen = new Set<string>();
     for (let i = 0; i < ids.length; i += 1) if (flags[i]) seen.add(ids[i]!);
     const out = runBatchStep({ ...this.#stepInput(items), seen, loaded });
@@ -161,12 +163,21 @@ export class PartitionTask<M> {
     };
   }
 
+  /** The highest watermark this slice can reach (the step raises it only by accepted events). */
+  #watermarkBound(items: readonly DecodedItem<M>[]): number {
+    let maxEt = this.#maxEventTimeMs;
+    for (const item of items) if (item.eventTimeMs !== undefined && item.eventTimeMs > maxEt) maxEt = item.eventTimeMs;
+    return Math.max(this.#watermarkMs, maxEt - this.#deps.settings.allowedLatenessMs);
+  }
+
   /**
-   * Loads, in one store call, the states of every actor this slice touches that is not cached.
+   * Loads, in one store call, the states of every actor this slice touches, or whose timer may
+   * fire in it (`timerIds`), that is not cached: a timer's actor need not be in the slice, and
+   * without its state it would fire on an initial one (found by the e2e test after a rejoin).
    * They are handed to the step rather than put in the cache: the commit puts every state the
    * step wrote there anyway, and inserting them twice was a measurable share of the CPU.
    */
-  async #loadStates(items: readonly DecodedItem<M>[]): Promise<Map<string, unknown>> {
+  async #loadStates(items: readonly DecodedItem<M>[], timerIds: readonly string[] = []): Promise<Map<string, unknown>> {
     const { pipeline, cache, store } = this.#deps;
     const missing = new Map<string, { actor: (typeof pipeline.actors)[number]; key: string }>();
     for (const item of items) {
@@ -178,6 +189,13 @@ export class PartitionTask<M> {
         const id = stateId(actor.name, key);
         if (!missing.has(id) && !cache.has(this.ref.partition, id)) missing.set(id, { actor, key });
       }
+    }
+    for (const timerId of timerIds) {
+      const { actorType, key } = parseTimerId(timerId);
+      const actor = pipeline.actors.find((a) => a.name === actorType);
+      if (!actor || actor.stateless) continue;
+      const id = stateId(actor.name, key);
+      if (!missing.has(id) && !cache.has(this.ref.partition, id)) missing.set(id, { actor, key });
     }
     const loaded = new Map<string, unknown>();
     if (missing.size === 0) return loaded;

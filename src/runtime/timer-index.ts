@@ -30,6 +30,21 @@ export class TimerIndex {
     return this.#heap[0]?.atMs;
   }
 
+  /** Ids of the timers with atMs ≤ watermark, left in place (any order): whose states to load. */
+  dueIds(watermarkMs: number): string[] {
+    const ids: string[] = [];
+    const stack = [0];
+    while (stack.length > 0) {
+      const i = stack.pop()!;
+      const entry = this.#heap[i];
+      // Min-heap: below an entry that is not due, nothing is due.
+      if (!entry || entry.atMs > watermarkMs) continue;
+      if (this.#due.get(entry.id) === entry.atMs) ids.push(entry.id);
+      stack.push(2 * i + 1, 2 * i + 2);
+    }
+    return ids;
+  }
+
   /** Removes and returns every timer with atMs ≤ watermark, in firing order. */
   popDue(watermarkMs: number): StoredTimer[] {
     const fired: StoredTimer[] = [];
