@@ -2,12 +2,13 @@
  * Pipeline benchmark on the real local stack (PRODUCT §8), three measurements in one run, each
  * on its own fresh topic prefix, Redis key prefix and Cassandra keyspace (removed afterwards):
  *
- *   npm run bench:pipeline -- --json <file> [--events 300000] [--concurrency 4]
- *        [--latency-rate 5000] [--latency-seconds 60] [--latency-batch 5] [--sample-every 5]
+ *   npm run bench:pipeline -- --json <file> [--events 300000] [--period-hours 48] [--concurrency 4]
+ *        [--latency-rate 5000] [--latency-seconds 60] [--latency-batch 5] [--sample-every 10]
  *        [--lookup-rps 2000] [--lookup-seconds 30] [--phases replay,latency,lookup]
  *        [--profile] [--keep] [--seed <s>]
  *
- * 1. replay   pre-fill payments.events with generated traffic, then one merchant and one user
+ * 1. replay   pre-fill payments.events with generated traffic (--events over --period-hours of
+ *             event time, the generator's default density), then one merchant and one user
  *             worker (child processes) read it all; events/s until every event is scored
  *             (load-tests/pipeline-replay.ts). Target ≥ 30,000 events/s.
  * 2. latency  API + merchant + user workers; open loop at --latency-rate through
@@ -39,12 +40,13 @@ const { values } = parseArgs({
   options: {
     json: { type: 'string' },
     events: { type: 'string', default: '300000' },
+    'period-hours': { type: 'string', default: '48' },
     concurrency: { type: 'string', default: '4' },
     'latency-rate': { type: 'string', default: '5000' },
     'latency-seconds': { type: 'string', default: '60' },
     'latency-warmup-seconds': { type: 'string', default: '5' },
     'latency-batch': { type: 'string', default: '5' },
-    'sample-every': { type: 'string', default: '5' },
+    'sample-every': { type: 'string', default: '10' },
     'lookup-rps': { type: 'string', default: '2000' },
     'lookup-seconds': { type: 'string', default: '30' },
     phases: { type: 'string', default: 'replay,latency,lookup' },
@@ -102,12 +104,12 @@ async function main(): Promise<number> {
     }
   };
   await attempt('replay', async () => {
-    results.replay = await inWorld('replay', (w) => runReplay(w, { events: Number(values.events), seed: `${seed}r`, concurrency, execArgv, timeoutMs: 900_000 }, logger, say));
+    results.replay = await inWorld('replay', (w) => runReplay(w, { events: Number(values.events), periodHours: Number(values['period-hours']), seed: `${seed}r`, concurrency, execArgv, timeoutMs: 900_000 }, logger, say));
   });
   await attempt('latency', async () => {
     const run = await inWorld('latency', (w) =>
       runLatency(w, {
-        rate: Number(values['latency-rate']), seconds: Number(values['latency-seconds']), warmupSeconds: Number(values['latency-warmup-seconds']),
+        rate: Number(values['latency-rate']), seconds: Number(values['latency-seconds']), warmupSeconds: Number(values['latency-warmup-seconds']), drainTimeoutMs: 300_000,
         batch: Number(values['latency-batch']), sampleEvery: Number(values['sample-every']), seed: `${seed}l`, concurrency, execArgv,
       }, logger, say),
     );

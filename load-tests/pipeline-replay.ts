@@ -21,6 +21,8 @@ import { BenchWorld, type Durable, type PipelineName, processed } from './pipeli
 
 export interface ReplayOptions {
   readonly events: number;
+  /** Event-time span of the generated traffic (the generator's default: 48 h). */
+  readonly periodHours: number;
   readonly seed: string;
   readonly concurrency: number;
   readonly execArgv: readonly string[];
@@ -62,6 +64,9 @@ export interface ReplayResult {
   /** CPU per record of payments.events, per process (Cassandra, Redis, Kafka include others' load). */
   readonly cpuMicrosPerEvent: Record<string, number>;
   readonly workerConcurrency: number;
+  readonly periodHours: number;
+  /** Final merchant windows per record: the traffic's sparsity decides it (each one is a Cassandra row and a Kafka record). */
+  readonly windowsPerEvent: number;
 }
 
 /** A stable partition per merchant (any fixed hash will do: one merchant → one partition). */
@@ -73,7 +78,7 @@ function partitionOf(key: string, partitions: number): number {
 
 async function fill(world: BenchWorld, options: ReplayOptions, logger: Logger) {
   const t0 = performance.now();
-  const traffic = generateTraffic(generatorOptions({ seed: options.seed, events: options.events, allowedLatenessMs: world.config.runtime.allowedLatenessMs }));
+  const traffic = generateTraffic(generatorOptions({ seed: options.seed, events: options.events, periodMs: options.periodHours * 3_600_000, allowedLatenessMs: world.config.runtime.allowedLatenessMs }));
   const now = Date.now();
   const records = traffic.emissions.map((e) => encodeEvent(e.event, now));
   const generateSeconds = (performance.now() - t0) / 1000;
@@ -153,5 +158,6 @@ export async function runReplay(world: BenchWorld, options: ReplayOptions, logge
     maxUserBacklog, counts: { byUser: byUser!, scores: scores!, alerts: alerts!, windows: windows!, dlqLate: dlqLate!, dlqInvalid: dlqInvalid!, dlqProcessing: dlqProcessing! },
     scoresMatchByUser: scores === byUser, prefillSeconds: round(filled.prefillSeconds), generateSeconds: round(filled.generateSeconds),
     rawConsumeEventsPerSecond: Math.round(filled.rawEventsPerSecond), progress, cpu: cpuReport, cpuMicrosPerEvent: microsPerEvent(cpuReport, filled.records), workerConcurrency: options.concurrency,
+    periodHours: options.periodHours, windowsPerEvent: round(windows! / filled.records),
   };
 }
