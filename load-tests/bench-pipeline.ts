@@ -19,7 +19,7 @@
  *
  * Bounded in count and time, loopback only. Writes the JSON (`replayEventsPerSecond`,
  * `scoreLatencyP99Ms`, `lookupP99Ms` and the details) and `<file minus .json>.md`, prints a
- * summary. `--profile` runs the workers with `node --cpu-prof` (profiles in
+ * summary. `--profile` runs the workers and the API with `node --cpu-prof` (profiles in
  * .stack/tmp/prof/pipeline-<run>/). Worker logs: .stack/tmp/bench-pipeline/<run>/. Not in CI.
  */
 import { mkdirSync, rmSync } from 'node:fs';
@@ -117,7 +117,7 @@ async function main(): Promise<number> {
     latestByUser = run.latestByUser;
   });
   await attempt('lookup', async () => {
-    results.lookup = await inWorld('lookup', (w) => runLookup(w, { rps: Number(values['lookup-rps']), seconds: Number(values['lookup-seconds']), warmupSeconds: 3 }, latestByUser, say));
+    results.lookup = await inWorld('lookup', (w) => runLookup(w, { rps: Number(values['lookup-rps']), seconds: Number(values['lookup-seconds']), warmupSeconds: 3, execArgv }, latestByUser, say));
   });
   const { replay, latency, lookup } = results;
   const report: PipelineBenchReport = {

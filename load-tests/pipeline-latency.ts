@@ -89,7 +89,7 @@ export async function runLatency(world: BenchWorld, options: LatencyOptions, log
   await world.setUp();
   const key = await world.apiKey();
   const port = await freePort();
-  const api = world.startApi(port);
+  const api = world.startApi(port, options.execArgv);
   const workers = { merchant: world.startWorker('merchant', options.concurrency, options.execArgv), user: world.startWorker('user', options.concurrency, options.execArgv) };
   const baseUrl = `http://127.0.0.1:${port}`;
   const warmupCount = Math.round(options.rate * options.warmupSeconds);

@@ -19,6 +19,8 @@ export interface LookupOptions {
   readonly rps: number;
   readonly seconds: number;
   readonly warmupSeconds: number;
+  /** Node options of the API process (e.g. --cpu-prof). */
+  readonly execArgv: readonly string[];
 }
 
 export interface LookupResult {
@@ -58,7 +60,7 @@ export async function runLookup(world: BenchWorld, options: LookupOptions, lates
   const users = await seed(world, latestByUser);
   const key = await world.apiKey();
   const port = await freePort();
-  const api = world.startApi(port);
+  const api = world.startApi(port, options.execArgv);
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitFor('api ready', () => httpOk(`${baseUrl}/readyz`), 60_000);
   const client = new LookupClient(baseUrl, key);

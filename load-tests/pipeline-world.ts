@@ -92,8 +92,8 @@ export class BenchWorld {
     return this.#start(`worker-${pipeline}`, 'src/cli/worker.ts', this.env(), { args, execArgv });
   }
 
-  startApi(port: number): Child {
-    return this.#start('api', 'src/cli/api.ts', this.env({ RISKSTREAM_API_PORT: String(port), RISKSTREAM_API_RATE_LIMIT_EVENTS_PER_SEC: '100000000' }), {});
+  startApi(port: number, execArgv: readonly string[] = []): Child {
+    return this.#start('api', 'src/cli/api.ts', this.env({ RISKSTREAM_API_PORT: String(port), RISKSTREAM_API_RATE_LIMIT_EVENTS_PER_SEC: '100000000' }), { execArgv });
   }
 
   #start(name: string, script: string, env: Record<string, string>, extra: ConstructorParameters<typeof Child>[3]): Child {
