@@ -87,9 +87,11 @@ async function fill(world: BenchWorld, options: ReplayOptions, logger: Logger) {
   const topic = world.topic(TopicBase.events);
   const partitions = (await world.highs('merchant')).length;
   // One request in flight: parallel requests may land out of order, and a partition's order is
-  // its event-time order (records behind the watermark would be dead-lettered as late).
+  // its event-time order (records behind the watermark would be dead-lettered as late). 2,000
+  // records (~0.4 MB) per request stay under Kafka's 1 MiB per partition even when a merchant's
+  // burst puts them all on one partition.
   await prefill(kafka, {
-    topic, events: records.length, batchRecords: 10_000, inFlight: 1,
+    topic, events: records.length, batchRecords: 2_000, inFlight: 1,
     record: (i) => {
       const r = records[i]!;
       return { key: r.key, value: r.value, partition: partitionOf(r.key, partitions) };
