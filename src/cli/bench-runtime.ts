@@ -4,7 +4,7 @@
  *
  *   npm run bench:runtime -- --json <file> [--events 1000000] [--keys <events>] [--reuse]
  *                            [--topic bench.runtime.counter] [--concurrency 4] [--max-bytes 1048576]
- *                            [--runs 1] [--heap-mib 384] [--profile] [--keep-state]
+ *                            [--runs 1] [--heap-mib 352] [--profile] [--keep-state]
  *
  * 1. Pre-fills a 12-partition topic with `--events` counter events (`--keys` distinct keys,
  *    default one key per event) in large batches, several requests in flight. With `--reuse` an
@@ -19,12 +19,14 @@
  * `--runs N` repeats both measurements (fresh group and key prefix each time) and reports the
  * median run of each; all rates are in the JSON. Peak RSS is the highest of the runtime runs.
  *
- * Memory: both children run with `--max-old-space-size=<heap-mib>` (384 by default), the V8 heap
- * budget a worker gets in a container with a 512 MiB limit. Without a budget V8 sizes the heap
- * from the machine's RAM and lets garbage pile up: on this 24 GB box even the raw consumer,
- * which keeps nothing, peaks near 570 MiB. What the runtime keeps is bounded by
- * RISKSTREAM_RUNTIME_MAX_ACTIVE_ACTORS (decoded states) and the fetch size, not by the number of
- * keys. `--heap-mib 0` measures with V8's default.
+ * Memory: both children run with `--max-old-space-size=<heap-mib>` (352 by default), the V8 heap
+ * budget of a worker in a container with a 512 MiB limit (the rest of the RSS is young
+ * generation, code and native memory: ~150 MiB measured). Without a budget V8 sizes the heap from
+ * the machine's RAM and lets garbage pile up: on this 24 GB box even the raw consumer, which keeps
+ * nothing, peaks near 570 MiB. What the runtime keeps is bounded by
+ * RISKSTREAM_RUNTIME_MAX_ACTIVE_ACTORS (decoded states; 200,000 by default ≈ 45 MiB of RSS) and
+ * the fetch size (the decoded fetch response), not by the number of keys. `--heap-mib 0`
+ * measures with V8's default.
  * `--profile` runs the runtime child with `node --cpu-prof` (profile in .stack/tmp/prof/).
  * RISKSTREAM_* settings (e.g. RISKSTREAM_RUNTIME_MAX_ACTIVE_ACTORS) reach the runtime child.
  */
@@ -54,7 +56,7 @@ const { values: opts } = parseArgs({
     profile: { type: 'boolean', default: false },
     'keep-state': { type: 'boolean', default: false },
     runs: { type: 'string', default: '1' },
-    'heap-mib': { type: 'string', default: '384' },
+    'heap-mib': { type: 'string', default: '352' },
   },
 });
 if (!opts.json) {
