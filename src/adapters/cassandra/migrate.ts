@@ -55,11 +55,21 @@ export async function migrate(
   });
 }
 
-/** Drops a keyspace (tests clean up their own). */
+/**
+ * Drops a keyspace (tests clean up their own), emptying its tables first. Dropping tables right
+ * after heavy writes once stopped the local Cassandra 5.0: its commit-log allocator, flushing to
+ * reclaim space, met a dirty segment of a just-dropped table ("Unknown CF") and the commit
+ * failure policy stopped the node. TRUNCATE flushes and marks each table clean in every segment
+ * first, so the drop leaves no dirty reference behind.
+ */
 export async function dropKeyspace(config: Pick<Config, 'cassandra'>, keyspace: string): Promise<void> {
-  await withClient(config, undefined, (client) =>
-    client.execute(`DROP KEYSPACE IF EXISTS ${identifier(keyspace)}`),
-  );
+  await withClient(config, undefined, async (client) => {
+    const rs = await client.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?', [keyspace], { prepare: true });
+    for (const row of rs.rows) {
+      await client.execute(`TRUNCATE ${identifier(keyspace)}.${identifier(String(row.table_name))}`, [], { readTimeout: 120_000 });
+    }
+    await client.execute(`DROP KEYSPACE IF EXISTS ${identifier(keyspace)}`);
+  });
 }
 
 const { responseErrorCodes } = cassandra.types;
