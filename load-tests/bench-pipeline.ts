@@ -136,7 +136,7 @@ async function main(): Promise<number> {
   };
   const notes = [
     'Replay: payments.events pre-filled with generated traffic (1% duplicates, 2% out of order, 0.2% late); one merchant and one user worker (child processes, `--concurrency` as shown); the rate counts from the first durable merchant commit to the moment both pipelines\' stored next offsets (Redis) reached the high watermarks with their outboxes drained (every score in Redis, Cassandra and risk.scores).',
-    'Latency: unique events stamped with their scheduled send time, POSTed in small batches at fixed times (open loop); a sample is followed: when its score appears on risk.scores the benchmark GETs /v1/scores/:eventId until 200; latency = that 200 − scheduled send (an upper bound of visibility: it includes the tail and one lookup round trip).',
+    'Latency: unique events stamped with their scheduled send time, POSTed in small batches at fixed times (open loop); a sample is followed: when its score appears on risk.scores the benchmark GETs /v1/scores/:eventId until 200; latency = that 200 − scheduled send (an upper bound of visibility: it includes the tail and one lookup round trip). When the pipeline falls behind, the run waits (up to 5 min) for every sampled score; the sender\'s own lag behind its schedule is shown, and counts in the latencies (they start at the scheduled time).',
     'Lookup: a fresh Redis prefix seeded through LiveScoreSink with the latest score of each user scored in the latency measurement; random users; latency from the scheduled time.',
     'Every process shares the same 2 cores with Kafka, Cassandra, Redis and whatever else runs on the machine: the CPU lines (cores used per process while measuring) and load averages are part of the result.',
   ];
