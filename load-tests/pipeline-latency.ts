@@ -12,15 +12,14 @@
  * tail's delivery and one lookup round trip; polling every sampled event blindly would cost the
  * API far more requests for the same resolution.
  */
-import { readTopic } from '../src/adapters/kafka/reader.ts';
 import { generateTraffic, generatorOptions } from '../src/generator/generate.ts';
 import type { GeneratedEvent } from '../src/generator/types.ts';
-import { TopicBase } from '../src/provision/topics.ts';
 import type { Logger } from '../src/runtime/logger.ts';
 import { IngestClient } from '../src/cli/ingest-client.ts';
 import { type LatencySummary, LookupClient, openLoop, summarize } from './pipeline-http.ts';
 import { type CpuReport, cpuSample, microsPerEvent, stackPids } from './pipeline-machine.ts';
 import { freePort, httpOk, waitFor } from './processes.ts';
+import { ScoreFollower } from './pipeline-score-follower.ts';
 import type { BenchWorld } from './pipeline-world.ts';
 
 export interface LatencyOptions {
@@ -69,8 +68,7 @@ export interface LatencyRun {
   readonly latestByUser: Map<string, string>;
 }
 
-const EVENT_ID_AT = '{"event_id":"'.length;
-/** Events kept aside to nudge the score tail into stopping (see `stopTail`). */
+/** Events kept aside to nudge the score tail into stopping (see ScoreFollower.close). */
 const SENTINELS = 100;
 
 /**
@@ -83,6 +81,65 @@ function trafficEvents(seed: string, count: number): GeneratedEvent[] {
   const out = traffic.emissions.filter((e) => e.truth.duplicate_of === null && !e.truth.late).map((e) => e.event);
   if (out.length < count) throw new Error(`generator gave ${out.length} usable events, need ${count}`);
   return out.slice(0, count);
+}
+
+/** Open-loop sends of `events[from…]` in batches; measured ones are sampled for the follower. */
+class Sender {
+  readonly ingestLatency: number[] = [];
+  errors = 0;
+  readonly #events: readonly GeneratedEvent[];
+  readonly #client: IngestClient;
+  readonly #follower: ScoreFollower;
+  readonly #options: LatencyOptions;
+
+  constructor(events: readonly GeneratedEvent[], client: IngestClient, follower: ScoreFollower, options: LatencyOptions) {
+    this.#events = events;
+    this.#client = client;
+    this.#follower = follower;
+    this.#options = options;
+  }
+
+  /** Sends `count` events from `from` at the configured rate; event times = scheduled send times. */
+  run(from: number, count: number, measured: boolean) {
+    const { batch, rate } = this.#options;
+    return openLoop(Math.ceil(count / batch), (batch * 1000) / rate, (i, scheduled) => this.#send(from, i, scheduled, measured));
+  }
+
+  async #send(from: number, i: number, scheduled: number, measured: boolean): Promise<void> {
+    const { batch: size, sampleEvery } = this.#options;
+    const batch = this.#events.slice(from + i * size, from + (i + 1) * size);
+    const ts = Math.floor(performance.timeOrigin + scheduled);
+    const body = batch.map((e) => JSON.stringify({ ...e, ts_ms: ts })).join('\n');
+    const sampled = measured ? batch.filter((_, j) => (i * size + j) % sampleEvery === 0) : [];
+    for (const e of sampled) this.#follower.expect(e.event_id, scheduled);
+    const res = await this.#client.postBatch(body).catch(() => ({ status: 0 }));
+    if (res.status === 202) {
+      if (measured) this.ingestLatency.push(performance.now() - scheduled);
+      return;
+    }
+    this.errors += 1;
+    for (const e of sampled) this.#follower.forget(e.event_id);
+  }
+
+  /** One unmeasured event with a fresh id and the current time. */
+  async nudge(n: number): Promise<void> {
+    const e = this.#events[this.#events.length - 1 - (n % SENTINELS)]!;
+    await this.#client.postEvent(JSON.stringify({ ...e, event_id: `${e.event_id}-s${n}`, ts_ms: Date.now() })).catch(() => undefined);
+  }
+}
+
+/** Waits (bounded) until every sampled score is visible; reports progress every 10 s. */
+async function drain(follower: ScoreFollower, timeoutMs: number, say: (line: string) => void): Promise<number> {
+  const started = performance.now();
+  let reportedAt = started;
+  while (follower.awaiting > 0 && performance.now() - started < timeoutMs && !follower.done) {
+    if (performance.now() - reportedAt >= 10_000) {
+      reportedAt = performance.now();
+      say(`  sends done ${Math.round((reportedAt - started) / 1000)} s ago; ${follower.awaiting.toLocaleString('en')} sampled scores not visible yet`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return (performance.now() - started) / 1000;
 }
 
 export async function runLatency(world: BenchWorld, options: LatencyOptions, logger: Logger, say: (line: string) => void): Promise<LatencyRun> {
@@ -98,121 +155,31 @@ export async function runLatency(world: BenchWorld, options: LatencyOptions, log
   await waitFor('api ready', () => httpOk(`${baseUrl}/readyz`), 60_000);
   const ingest = new IngestClient({ baseUrl, apiKey: key, maxSockets: 1024 });
   const lookup = new LookupClient(baseUrl, key);
-
-  // Scheduled send time (performance.now() base) of each sampled event still awaited.
-  const awaited = new Map<string, number>();
-  const visible: number[] = [];
-  const emitted: number[] = [];
-  const confirms: Promise<void>[] = [];
-  const latestByUser = new Map<string, string>();
-  let lookupRetries = 0;
-  let sendingDone = false;
-  let stopTail = false;
-  let scoresSeen = 0;
-  let sampledTotal = 0;
-  const confirm = async (eventId: string, scheduled: number) => {
-    for (let attempt = 0; attempt < 2_000; attempt += 1) {
-      const res = await lookup.get(`/v1/scores/${eventId}`);
-      if (res.status === 200) {
-        visible.push(performance.now() - scheduled);
-        return;
-      }
-      lookupRetries += 1;
-      await new Promise((r) => setTimeout(r, 1));
-    }
-  };
-  const tail = readTopic(world.config, {
-    topic: world.topic(TopicBase.scores), groupId: world.readerGroup('scores-tail'), logger,
-    from: new Map(Array.from({ length: 12 }, (_, p) => [p, '0'])),
-    timeoutMs: (options.warmupSeconds + options.seconds) * 1000 + options.drainTimeoutMs + 300_000,
-    onRecord: (record) => {
-      scoresSeen += 1;
-      const value = record.value?.toString('utf8') ?? '';
-      if (record.key !== null) latestByUser.set(record.key, value);
-      const eventId = value.slice(EVENT_ID_AT, value.indexOf('"', EVENT_ID_AT));
-      const scheduled = awaited.get(eventId);
-      if (scheduled !== undefined) {
-        awaited.delete(eventId);
-        emitted.push(performance.now() - scheduled);
-        confirms.push(confirm(eventId, scheduled));
-      }
-      return stopTail || (sendingDone && awaited.size === 0);
-    },
-  });
-  let tailDone = false;
-  void tail.then(
-    () => (tailDone = true),
-    (err: unknown) => {
-      tailDone = true;
-      logger.warn({ err }, 'score tail ended with an error');
-    },
-  );
-
-  const timeOrigin = performance.timeOrigin;
-  const ingestLatency: number[] = [];
-  let ingestErrors = 0;
-  const send = (from: number, measured: boolean) => async (i: number, scheduled: number) => {
-    const batch = events.slice(from + i * options.batch, from + (i + 1) * options.batch);
-    const ts = Math.floor(timeOrigin + scheduled);
-    const body = batch.map((e) => JSON.stringify({ ...e, ts_ms: ts })).join('\n');
-    const sampled = measured ? batch.filter((_, j) => (i * options.batch + j) % options.sampleEvery === 0) : [];
-    for (const e of sampled) awaited.set(e.event_id, scheduled);
-    sampledTotal += sampled.length;
-    const res = await ingest.postBatch(body).catch(() => ({ status: 0 }));
-    if (res.status === 202) {
-      if (measured) ingestLatency.push(performance.now() - scheduled);
-      return;
-    }
-    ingestErrors += 1;
-    sampledTotal -= sampled.length;
-    for (const e of sampled) awaited.delete(e.event_id);
-  };
-  const interval = (options.batch * 1000) / options.rate;
+  const follower = new ScoreFollower(world, lookup, logger, (options.warmupSeconds + options.seconds) * 1000 + options.drainTimeoutMs + 300_000);
+  const sender = new Sender(events, ingest, follower, options);
 
   say(`  warm-up: ${warmupCount.toLocaleString('en')} events at ${options.rate}/s, then until all are scored`);
-  await openLoop(Math.ceil(warmupCount / options.batch), interval, send(0, false));
+  await sender.run(0, warmupCount, false);
   await world.waitScored(await world.highs('merchant'), 180_000);
-  await waitFor('score tail caught up', async () => scoresSeen >= warmupCount, 60_000, 50);
+  await waitFor('score tail caught up', async () => follower.scoresSeen >= warmupCount, 60_000, 50);
 
   say(`  measuring: ${count.toLocaleString('en')} events at ${options.rate}/s in batches of ${options.batch}, every ${options.sampleEvery}th followed to visibility`);
   const cpu = cpuSample({ api: api.pid, 'worker-merchant': workers.merchant.pid, 'worker-user': workers.user.pid, ...stackPids() });
-  const requests = Math.ceil(count / options.batch);
-  const loop = await openLoop(requests, interval, send(warmupCount, true));
-  sendingDone = true;
+  const loop = await sender.run(warmupCount, count, true);
   // A pipeline that fell behind is waited for (bounded): the latest samples are the slowest.
-  const sendsEndedAt = performance.now();
-  const deadline = sendsEndedAt + options.drainTimeoutMs;
-  let reportedAt = sendsEndedAt;
-  while (awaited.size > 0 && performance.now() < deadline && !tailDone) {
-    if (performance.now() - reportedAt >= 10_000) {
-      reportedAt = performance.now();
-      say(`  sends done ${Math.round((reportedAt - sendsEndedAt) / 1000)} s ago; ${awaited.size.toLocaleString('en')} sampled scores not visible yet`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const drainSeconds = (performance.now() - sendsEndedAt) / 1000;
+  const drainSeconds = await drain(follower, options.drainTimeoutMs, say);
   const cpuReport = cpu.stop();
-  // Samples never seen count with the time waited for them: the percentiles are then lower bounds.
-  const missing = awaited.size;
-  const gaveUpAt = performance.now();
-  for (const scheduled of awaited.values()) visible.push(gaveUpAt - scheduled);
-  awaited.clear();
-  // The tail stops at the record that completes the sample. If that record came before
-  // sendingDone was set, or some never come, unmeasured sentinel events give it one more record.
-  for (let s = 0; !tailDone; ) {
-    stopTail = true;
-    const e = events[warmupCount + count + (s++ % SENTINELS)]!;
-    await ingest.postEvent(JSON.stringify({ ...e, event_id: `${e.event_id}-s${s}`, ts_ms: Date.now() })).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await Promise.all(confirms);
+  const missing = follower.giveUp();
+  await follower.close((n) => sender.nudge(n));
   ingest.close();
   lookup.close();
   await world.stopChildren(); // with --cpu-prof the workers write their profiles on exit
   const result: LatencyResult = {
-    targetEventsPerSecond: options.rate, achievedEventsPerSecond: Math.round(count / (loop.durationMs / 1000)), events: count, requests,
-    batch: options.batch, ingestErrors, sampled: sampledTotal, missing, drainSeconds: Math.round(drainSeconds * 100) / 100, visible: summarize(visible), emitted: summarize(emitted), ingest: summarize(ingestLatency),
-    lookupRetries, maxDispatchLagMs: Math.round(loop.maxDispatchLagMs * 100) / 100, cpu: cpuReport, cpuMicrosPerEvent: microsPerEvent(cpuReport, count), workerConcurrency: options.concurrency,
+    targetEventsPerSecond: options.rate, achievedEventsPerSecond: Math.round(count / (loop.durationMs / 1000)), events: count,
+    requests: Math.ceil(count / options.batch), batch: options.batch, ingestErrors: sender.errors, sampled: follower.sampled, missing,
+    drainSeconds: Math.round(drainSeconds * 100) / 100, visible: summarize(follower.visible), emitted: summarize(follower.emitted),
+    ingest: summarize(sender.ingestLatency), lookupRetries: follower.lookupRetries, maxDispatchLagMs: Math.round(loop.maxDispatchLagMs * 100) / 100,
+    cpu: cpuReport, cpuMicrosPerEvent: microsPerEvent(cpuReport, count), workerConcurrency: options.concurrency,
   };
-  return { result, latestByUser };
+  return { result, latestByUser: follower.latestByUser };
 }
