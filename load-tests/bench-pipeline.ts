@@ -2,7 +2,7 @@
  * Pipeline benchmark on the real local stack (PRODUCT §8), three measurements in one run, each
  * on its own fresh topic prefix, Redis key prefix and Cassandra keyspace (removed afterwards):
  *
- *   npm run bench:pipeline -- --json <file> [--events 300000] [--period-hours 48] [--concurrency 12]
+ *   npm run bench:pipeline -- --json <file> [--events 300000] [--period-hours 48] [--concurrency 4]
  *        [--latency-rate 5000] [--latency-seconds 60] [--latency-batch 5] [--sample-every 10]
  *        [--lookup-rps 2000] [--lookup-seconds 30] [--phases replay,latency,lookup]
  *        [--profile] [--keep] [--seed <s>]
@@ -17,9 +17,11 @@
  * 3. lookup   GET /v1/users/:id/risk for users scored in 2, open loop at --lookup-rps
  *             (load-tests/pipeline-lookup.ts). Target p99 ≤ 10 ms. Needs measurement 2.
  *
- * Workers run with --concurrency 12 (all 12 partitions of a fetch at once): kafkajs fetches again
- * only when every batch of the previous fetch is done, so with 4 the slowest outbox drains add
- * up in waves (ingest → score p50 1.5 s vs 0.8 s at 1,000 events/s on the loaded 2-core box).
+ * Workers run with the worker's default --concurrency 4. kafkajs fetches again only when every
+ * batch of the previous fetch is done, so outbox drains add up in waves of 4 (12 gave ingest →
+ * score p50 0.8 s instead of 1.5 s at 1,000 events/s on the loaded 2-core box), but 12 heavy
+ * replay batches at once outlasted the 10 s session timeout there (no heartbeat until a batch
+ * ends): members were evicted and partitions rebalanced. Hence 4.
  *
  * Bounded in count and time, loopback only. Writes the JSON (`replayEventsPerSecond`,
  * `scoreLatencyP99Ms`, `lookupP99Ms` and the details) and `<file minus .json>.md`, prints a
@@ -45,7 +47,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     events: { type: 'string', default: '300000' },
     'period-hours': { type: 'string', default: '48' },
-    concurrency: { type: 'string', default: '12' },
+    concurrency: { type: 'string', default: '4' },
     'latency-rate': { type: 'string', default: '5000' },
     'latency-seconds': { type: 'string', default: '60' },
     'latency-warmup-seconds': { type: 'string', default: '5' },
@@ -79,14 +81,22 @@ const execArgv = values.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] :
 const concurrency = Number(values.concurrency);
 const say = (line: string) => console.log(line);
 
+const live = new Set<BenchWorld>();
+// Even a crash of this process must not leave workers or an API running.
+process.on('exit', () => {
+  for (const world of live) world.killChildrenNow();
+});
+
 /** Runs one measurement in its own world and always tears the world down. */
 async function inWorld<T>(name: string, body: (world: BenchWorld) => Promise<T>): Promise<T> {
   const world = new BenchWorld(`${runId}_${name}`, logDir, logger);
+  live.add(world);
   say(`${name} (topics ${world.topicPrefix}*, keys ${world.keyPrefix}:*, keyspace ${world.keyspace})`);
   try {
     return await body(world);
   } finally {
     await world.tearDown(values.keep);
+    live.delete(world);
   }
 }
 

@@ -81,9 +81,10 @@ export class ScoreFollower {
     this.#confirms.push(this.#confirm(eventId, scheduled));
   }
 
+  /** GETs until 200; a failed request (e.g. a keep-alive socket the server just closed) is retried. */
   async #confirm(eventId: string, scheduled: number): Promise<void> {
     for (let attempt = 0; attempt < 2_000; attempt += 1) {
-      const res = await this.#lookup.get(`/v1/scores/${eventId}`);
+      const res = await this.#lookup.get(`/v1/scores/${eventId}`).catch(() => ({ status: 0 }));
       if (res.status === 200) {
         this.visible.push(performance.now() - scheduled);
         return;

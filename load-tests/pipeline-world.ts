@@ -109,6 +109,11 @@ export class BenchWorld {
     await Promise.all(this.#children.splice(0).map((c) => c.stop('SIGTERM', 30_000)));
   }
 
+  /** Synchronous last resort (process 'exit' handler): SIGKILL to every child still running. */
+  killChildrenNow(): void {
+    for (const child of this.#children) if (child.running) void child.stop('SIGKILL', 0);
+  }
+
   /** An API key with ingest and read scopes and no practical rate limit. */
   async apiKey(): Promise<string> {
     const key = newApiKey();
