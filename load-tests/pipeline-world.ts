@@ -6,7 +6,6 @@
  * partition's durable next offset and outbox, see src/adapters/redis/keys.ts).
  */
 import { join } from 'node:path';
-import cassandra from 'cassandra-driver';
 import { Redis } from 'ioredis';
 import { dropKeyspace, migrate } from '../src/adapters/cassandra/migrate.ts';
 import { deleteGroups, deleteTopics, ensureTopics } from '../src/adapters/kafka/admin.ts';
@@ -192,24 +191,6 @@ export class BenchWorld {
     }
   }
 
-  /**
-   * Empties every table before the keyspace is dropped. Dropping tables right after a few
-   * hundred MB of writes once stopped the local Cassandra 5.0: its commit-log allocator, forced to
-   * flush to reclaim space, met a dirty segment of a just-dropped table ("Unknown CF") and, by
-   * the commit failure policy, stopped the node. TRUNCATE flushes and marks the table clean in
-   * every segment first, so the drop leaves no dirty reference behind.
-   */
-  async #truncateTables(): Promise<void> {
-    const { contactPoints, localDataCenter } = this.config.cassandra;
-    const client = new cassandra.Client({ contactPoints: [...contactPoints], localDataCenter, keyspace: this.keyspace });
-    try {
-      const rs = await client.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?', [this.keyspace], { prepare: true });
-      for (const row of rs.rows) await client.execute(`TRUNCATE "${String(row.table_name)}"`, [], { readTimeout: 120_000 });
-    } finally {
-      await client.shutdown();
-    }
-  }
-
   /** Removes topics, groups, Redis keys and the keyspace (unless `keep`). */
   async tearDown(keep: boolean): Promise<void> {
     await this.stopChildren();
@@ -218,7 +199,7 @@ export class BenchWorld {
       await deleteGroups(this.config, groups, this.#logger).catch(() => undefined);
       await deleteTopics(this.config, topics(this.topicPrefix).map((t) => t.name), this.#logger).catch(() => undefined);
       await unlinkByPrefix(this.redis, this.keyPrefix).catch(() => 0);
-      await this.#truncateTables().catch(() => undefined);
+      // dropKeyspace truncates first: a bare drop right after heavy writes once stopped the local Cassandra.
       await dropKeyspace(this.config, this.keyspace).catch(() => undefined);
     }
     await this.redis.quit().catch(() => undefined);
