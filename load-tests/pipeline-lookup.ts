@@ -7,6 +7,7 @@
  * `seconds`, each for a user drawn at random, after an unmeasured warm-up. Latency is counted
  * from each request's scheduled time.
  */
+import { createRng } from '../src/analytics/prng.ts';
 import { LiveScoreSink } from '../src/adapters/redis/live-scores.ts';
 import type { OutputEffect } from '../src/runtime/actor.ts';
 import { LIVE_SCORES_SINK } from '../src/actors/user/user-actor.ts';
@@ -42,17 +43,6 @@ async function seed(world: BenchWorld, latestByUser: ReadonlyMap<string, string>
   return [...latestByUser.keys()];
 }
 
-/** A small deterministic PRNG (mulberry32): the same run asks for the same users. */
-function prng(seedValue: number): () => number {
-  let a = seedValue >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export async function runLookup(world: BenchWorld, options: LookupOptions, latestByUser: ReadonlyMap<string, string>, say: (line: string) => void): Promise<LookupResult> {
   if (latestByUser.size === 0) throw new Error('no scored users to look up (the latency measurement provides them)');
@@ -64,7 +54,9 @@ export async function runLookup(world: BenchWorld, options: LookupOptions, lates
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitFor('api ready', () => httpOk(`${baseUrl}/readyz`), 60_000);
   const client = new LookupClient(baseUrl, key);
-  const random = prng(42);
+  // The project's seeded PRNG: the same run asks for the same users.
+  const rng = createRng(42);
+  const random = () => rng.next();
   const interval = 1000 / options.rps;
   const statuses: Record<string, number> = {};
   const latencies: number[] = [];
