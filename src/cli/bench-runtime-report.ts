@@ -54,6 +54,7 @@ export interface ReportInput {
   readonly maxActiveActors: number;
   readonly mailboxCapacity: number;
   readonly heapMiB: number;
+  readonly semiSpaceMiB: number;
   readonly redisCpuMicros: number;
   /** Highest peak RSS over the runtime runs. */
   readonly peakRssMiB: number;
@@ -102,7 +103,8 @@ export function buildReport(input: ReportInput): BenchReport {
     redisCpuMicrosPerEvent: round(input.redisCpuMicros / input.events),
     settings: {
       topic: input.topic, partitionsConsumedConcurrently: input.concurrency, maxBytesPerPartition: input.maxBytesPerPartition,
-      maxActiveActors: input.maxActiveActors, mailboxCapacity: input.mailboxCapacity, heapMiB: input.heapMiB, node: process.version,
+      maxActiveActors: input.maxActiveActors, mailboxCapacity: input.mailboxCapacity, heapMiB: input.heapMiB,
+      semiSpaceMiB: input.semiSpaceMiB, node: process.version,
     },
     targets: TARGETS,
     targetsMet: {
