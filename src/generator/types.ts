@@ -1,34 +1,17 @@
-import type { PaymentStatus } from '../contract/event.ts';
+import type { PaymentEvent } from '../contract/event.ts';
 
 export type FraudPattern = 'card_testing' | 'ring' | 'ato';
 
-/** An event before ids and emission order are assigned. */
-export interface DraftEvent {
-  readonly ts_ms: number;
-  readonly user_id: string;
-  readonly merchant_id: string;
-  readonly amount: number;
-  readonly currency: string;
-  readonly country?: string;
-  readonly device_id?: string;
-  readonly status: PaymentStatus;
+/** An event before ids and emission order are assigned: the contract's event without its id. */
+export interface DraftEvent extends Omit<PaymentEvent, 'event_id' | 'metadata'> {
   readonly metadata?: Record<string, string>;
   readonly pattern: FraudPattern | null;
   /** Id of the planted merchant volume anomaly this event belongs to. */
   readonly anomaly: string | null;
 }
 
-/** Wire-ready event as the generator sends it (valid per the contract, already clean). */
-export interface GeneratedEvent {
-  readonly event_id: string;
-  readonly ts_ms: number;
-  readonly user_id: string;
-  readonly merchant_id: string;
-  readonly amount: number;
-  readonly currency: string;
-  readonly country?: string;
-  readonly device_id?: string;
-  readonly status: PaymentStatus;
+/** Wire-ready event as the generator sends it: the contract's cleansed event, so the two cannot drift. */
+export interface GeneratedEvent extends Omit<PaymentEvent, 'metadata'> {
   readonly metadata?: Record<string, string>;
 }
 
