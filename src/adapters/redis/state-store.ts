@@ -62,10 +62,17 @@ export interface RedisStateStoreOptions {
   /** Prefix of every key (no braces: they would move the cluster hash tag). */
   readonly keyPrefix: string;
   /**
-   * Connection-level errors of a client the store created (reconnects happen by themselves;
-   * commands that fail surface as STORE_UNAVAILABLE). Default: ioredis prints them.
+   * Connection-level errors of the store's client, created or given (reconnects happen by
+   * themselves; commands that fail surface as STORE_UNAVAILABLE). Default: one line on stderr.
+   * A listener is always attached: an ioredis client without one re-throws 'error' events as
+   * an uncaught exception, so a Redis restart would crash the worker instead of pausing it.
    */
   readonly onConnectionError?: (err: Error) => void;
+}
+
+/** Logs without crashing; ioredis keeps reconnecting by itself. */
+function defaultConnectionError(err: Error): void {
+  process.stderr.write(`${JSON.stringify({ level: 40, msg: 'redis state store connection error', err: err.message })}\n`);
 }
 
 /** Redis implementation of the state store port; semantics are pinned by the contract suite. */
@@ -74,6 +81,7 @@ export class RedisStateStore implements StateStore {
   readonly #ownsClient: boolean;
   readonly #prefix: string;
   readonly #scripts: StoreScripts;
+  readonly #onError: (err: Error) => void;
   /** Commits refused because the caller was fenced (a zombie); tests and metrics read it. */
   fencedCommits = 0;
 
@@ -82,7 +90,8 @@ export class RedisStateStore implements StateStore {
     this.#prefix = options.keyPrefix;
     this.#ownsClient = typeof options.redis === 'string';
     this.#redis = typeof options.redis === 'string' ? new Redis(options.redis) : options.redis;
-    if (this.#ownsClient && options.onConnectionError) this.#redis.on('error', options.onConnectionError);
+    this.#onError = options.onConnectionError ?? defaultConnectionError;
+    this.#redis.on('error', this.#onError);
     this.#scripts = defineScripts(this.#redis);
   }
 
@@ -154,7 +163,12 @@ export class RedisStateStore implements StateStore {
   }
 
   async close(): Promise<void> {
-    if (!this.#ownsClient) return;
+    // A shared client outlives the store: leave no listener behind (many stores on one client
+    // would otherwise pile them up).
+    if (!this.#ownsClient) {
+      this.#redis.off('error', this.#onError);
+      return;
+    }
     if (this.#redis.status === 'end') return;
     await this.#redis.quit();
   }
