@@ -4,6 +4,8 @@
  *   worker --pipeline counter [--topic <logical input topic>] [--group <consumer group>]
  *
  * Configuration comes from RISKSTREAM_* environment variables (see src/runtime/config.ts).
+ * Started without V8 heap caps, it re-executes itself with them (RISKSTREAM_RUNTIME_HEAP_MIB,
+ * RISKSTREAM_RUNTIME_SEMI_SPACE_MIB; see heap-budget.ts), before it connects to anything.
  */
 import { parseArgs } from 'node:util';
 import { CassandraUpsertSink } from '../adapters/cassandra/upsert-sink.ts';
@@ -26,6 +28,7 @@ import { createRegistry } from '../runtime/metrics.ts';
 import { createRuntimeMetrics } from '../runtime/runtime-metrics.ts';
 import { type EffectSink, RoutingSink } from '../runtime/sink.ts';
 import { LIVE_SCORES_SINK } from '../actors/user/user-actor.ts';
+import { applyHeapBudget } from './heap-budget.ts';
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +41,7 @@ const { values } = parseArgs({
 
 const config = loadConfig(process.env);
 const logger = createLogger({ name: 'worker', level: config.observability.logLevel });
+applyHeapBudget(config.runtime, (message) => logger.warn(message));
 const factory = pipelines[values.pipeline ?? ''];
 if (!factory) {
   logger.fatal({ pipeline: values.pipeline, known: Object.keys(pipelines) }, 'unknown pipeline');
@@ -57,7 +61,9 @@ const registry = createRegistry('worker');
 const metrics = createRuntimeMetrics(registry);
 const lifecycle = new Lifecycle(logger);
 
-const store = new RedisStateStore({ redis, keyPrefix: config.redis.keyPrefix });
+const store = new RedisStateStore({
+  redis, keyPrefix: config.redis.keyPrefix, onConnectionError: (err) => logger.warn({ err }, 'redis connection error; reconnecting'),
+});
 // The Cassandra client connects on its first write, so pipelines without upserts never connect.
 const cassandraSink = new CassandraUpsertSink({
   contactPoints: config.cassandra.contactPoints, localDataCenter: config.cassandra.localDataCenter, keyspace: config.cassandra.keyspace,
@@ -78,6 +84,7 @@ const host = new ActorHost({
     maxBatchRecords: config.runtime.mailboxCapacity,
     idlePartitionMs: config.runtime.idlePartitionMs,
     maxActiveActors: config.runtime.maxActiveActors,
+    maxUndrainedCommits: config.runtime.maxUndrainedCommits,
   },
 });
 const fatal = (err: unknown) => {

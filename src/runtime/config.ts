@@ -49,6 +49,21 @@ const runtime = z.strictObject({
   maxActiveActors: z.number().int().min(100).default(200_000),
   /** Retries of a failing handler before the supervisor dead-letters the message. */
   handlerRetries: z.number().int().min(0).default(2),
+  /**
+   * Committed batches per partition whose effects may still be draining while the next batches
+   * are processed; beyond it the partition waits (backpressure). 2 overlaps a batch's Kafka
+   * emits and Cassandra upserts with the next batch's work; 0 drains each batch before the next.
+   */
+  maxUndrainedCommits: z.number().int().min(0).default(2),
+  /**
+   * V8 old-space cap of a worker, MiB (`--max-old-space-size`). 352 keeps a worker's peak RSS
+   * under a 512 MiB container limit with the default maxActiveActors and 1 MiB fetches
+   * (measured by bench:runtime); without a cap V8 sizes the heap from the machine's RAM and lets
+   * garbage pile up far beyond that. 0: V8's default.
+   */
+  heapMib: z.number().int().min(0).default(352),
+  /** V8 semi-space cap, MiB (`--max-semi-space-size`); 8 keeps the young generation small. 0: V8's default. */
+  semiSpaceMib: z.number().int().min(0).default(8),
 });
 
 const api = z.strictObject({

@@ -4,7 +4,7 @@ import type { Logger } from './logger.ts';
 import { PartitionTask, type TaskSettings } from './partition-task.ts';
 import type { RuntimeMetrics } from './runtime-metrics.ts';
 import type { EffectSink } from './sink.ts';
-import { type BatchOutcome, type InputRecord, offsetNumber } from './source.ts';
+import { type BatchOutcome, type Heartbeat, type InputRecord, offsetNumber } from './source.ts';
 import type { PartitionRef, StateStore } from './store.ts';
 
 export interface HostSettings extends TaskSettings {
@@ -44,6 +44,8 @@ export class ActorHost<M> {
   readonly #cache: ActorCache;
   readonly #tasks = new Map<number, PartitionTask<M>>();
   readonly #locks = new Map<number, Promise<unknown>>();
+  /** Discarded tasks whose outbox drain is still finishing its round, by partition. */
+  readonly #stopping = new Map<number, Promise<void>>();
   #assigned = new Set<number>();
   /** Partitions fenced away since the last assignment: never re-claimed until assigned again,
    *  so a zombie's leftover batches cannot steal a partition back from its new owner. */
@@ -84,12 +86,13 @@ export class ActorHost<M> {
     await Promise.all([...next].map((p) => this.#withLock(p, () => this.#ensureTask(p))));
   }
 
-  handleBatch(partition: number, records: readonly InputRecord[]): Promise<BatchOutcome> {
+  /** `heartbeat`: the driver's group heartbeat, called during long batches (see PartitionTask). */
+  handleBatch(partition: number, records: readonly InputRecord[], heartbeat?: Heartbeat): Promise<BatchOutcome> {
     return this.#withLock(partition, async () => {
       if (this.#lost.has(partition)) return { kind: 'lost' } as const;
       const task = await this.#ensureTask(partition);
       try {
-        const outcome = await task.processBatch(records);
+        const outcome = await task.processBatch(records, heartbeat);
         if (outcome.kind === 'lost') this.#markLost(partition);
         this.#cache.passivate();
         this.#deps.metrics.activeActors.set({ pipeline: this.#deps.pipeline.name }, this.#cache.size);
@@ -146,14 +149,20 @@ export class ActorHost<M> {
     }
   }
 
+  /** Waits for running batches, lets committed effects drain, then drops every task. */
   async stop(): Promise<void> {
     await Promise.allSettled([...this.#locks.values()]);
+    await Promise.allSettled([...this.#tasks.values()].map((task) => task.drainPending()));
     for (const p of [...this.#tasks.keys()]) this.#forget(p);
+    await Promise.allSettled([...this.#stopping.values()]);
   }
 
   async #ensureTask(partition: number): Promise<PartitionTask<M>> {
     const existing = this.#tasks.get(partition);
     if (existing) return existing;
+    // A discarded task of this partition may still be performing a drain round: let it settle,
+    // so its effects and this claim's re-drain of the same entries never interleave.
+    await this.#stopping.get(partition);
     const { pipeline, group, topic, store, sink, clock, settings, metrics, logger } = this.#deps;
     const ref: PartitionRef = { group, topic, partition };
     const task = await PartitionTask.claim(
@@ -170,8 +179,15 @@ export class ActorHost<M> {
   }
 
   #forget(partition: number): void {
+    const task = this.#tasks.get(partition);
     this.#tasks.delete(partition);
     this.#cache.dropPartition(partition);
+    if (!task) return;
+    const stopped = task.stop().catch(() => undefined);
+    this.#stopping.set(partition, stopped);
+    void stopped.then(() => {
+      if (this.#stopping.get(partition) === stopped) this.#stopping.delete(partition);
+    });
   }
 
   #withLock<T>(partition: number, work: () => Promise<T>): Promise<T> {

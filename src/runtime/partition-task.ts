@@ -5,7 +5,8 @@ import { ErrorCodes, RiskstreamError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { RuntimeMetrics } from './runtime-metrics.ts';
 import type { EffectSink } from './sink.ts';
-import { type BatchOutcome, type InputRecord, nextOffsetOf, offsetNumber } from './source.ts';
+import { OutboxDrain } from './outbox-drain.ts';
+import { type BatchOutcome, type Heartbeat, type InputRecord, nextOffsetOf, offsetNumber } from './source.ts';
 import { type OutboxEntry, type PartitionRef, parseTimerId, type StateStore, stateId } from './store.ts';
 import { TimerIndex } from './timer-index.ts';
 
@@ -30,6 +31,12 @@ export interface TaskSettings {
   readonly handlerRetries: number;
   /** Largest slice of a fetched batch committed at once (the mailbox bound). */
   readonly maxBatchRecords: number;
+  /**
+   * How many committed batches may still be draining their outbox (emits, upserts) while the
+   * partition goes on with the next ones; beyond it a commit waits (backpressure). 0 (the
+   * default): every batch's effects are performed before the batch counts as processed.
+   */
+  readonly maxUndrainedCommits?: number;
 }
 
 export interface TaskDeps<M> {
@@ -58,7 +65,7 @@ export class PartitionTask<M> {
   #nextOffset: string | null;
   #maxEventTimeMs: number;
   #watermarkMs: number;
-  #pending: OutboxEntry[];
+  readonly #drain: OutboxDrain;
   #seeked = false;
   lastInputAtMs: number;
 
@@ -70,7 +77,15 @@ export class PartitionTask<M> {
     this.#maxEventTimeMs = claim.maxEventTimeMs;
     this.#watermarkMs = claim.watermarkMs;
     this.#timers = new TimerIndex(claim.timers);
-    this.#pending = [...claim.outbox];
+    this.#drain = new OutboxDrain(
+      {
+        sink: deps.sink,
+        ack: (upto) => deps.store.ackOutbox(ref, this.#epoch, upto),
+        onDrained: (entries, seconds) => this.#recordDrain(entries, seconds),
+        onFailure: (err, attempt) => deps.logger.warn({ err, partition: ref.partition, attempt }, 'outbox drain failed; retrying'),
+      },
+      claim.outbox,
+    );
     this.lastInputAtMs = deps.clock();
   }
 
@@ -99,9 +114,14 @@ export class PartitionTask<M> {
     return this.#timers.size > 0;
   }
 
-  /** Processes one fetched batch (records in offset order). */
-  async processBatch(records: readonly InputRecord[]): Promise<BatchOutcome> {
-    if (!(await this.drainPending())) return { kind: 'lost' };
+  /**
+   * Processes one fetched batch (records in offset order). `heartbeat` (the driver's group
+   * heartbeat) is called between the slices of a long batch, so it does not cost a rebalance.
+   */
+  async processBatch(records: readonly InputRecord[], heartbeat?: Heartbeat): Promise<BatchOutcome> {
+    // What a previous owner left in the outbox goes out before this owner's effects (the drain
+    // keeps commit order); with maxUndrainedCommits 0, before any new input is processed.
+    if (!(await this.#settle())) return { kind: 'lost' };
     const start = this.#nextOffset;
     const fresh = start === null ? records : records.filter((r) => offsetNumber(r.offset) >= offsetNumber(start));
     const first = fresh[0];
@@ -117,8 +137,9 @@ export class PartitionTask<M> {
     this.lastInputAtMs = this.#deps.clock();
     const max = this.#deps.settings.maxBatchRecords;
     for (let i = 0; i < fresh.length; i += max) {
-      const slice = fresh.slice(i, i + max);
+      const slice = i === 0 && fresh.length <= max ? fresh : fresh.slice(i, i + max);
       if (!(await this.#step(slice))) return { kind: 'lost' };
+      if (heartbeat && i + max < fresh.length) await heartbeat();
     }
     return { kind: 'processed', lastOffset: fresh[fresh.length - 1]!.offset };
   }
@@ -131,7 +152,7 @@ export class PartitionTask<M> {
     if (watermarkMs <= this.#watermarkMs || this.#nextOffset === null) return true;
     const due = this.#timers.peekTime();
     if (due === undefined || due > watermarkMs) return true;
-    if (!(await this.drainPending())) return false;
+    if (!(await this.#settle())) return false;
     const loaded = await this.#loadStates([], this.#timers.dueIds(watermarkMs));
     const input = { ...this.#stepInput([]), loaded };
     const out = emptyOutput(this.#maxEventTimeMs, watermarkMs);
@@ -240,21 +261,53 @@ export class PartitionTask<M> {
     this.#maxEventTimeMs = out.maxEventTimeMs;
     this.#watermarkMs = out.watermarkMs;
     this.#record(out, states, records);
-    if (result.outboxSeq !== null) this.#pending.push({ seq: result.outboxSeq, effects: out.effects });
-    return this.drainPending();
+    if (result.outboxSeq !== null) this.#drain.enqueue({ seq: result.outboxSeq, effects: out.effects });
+    return this.#settle();
   }
 
-  /** Performs committed effects in order, then acknowledges them. False when fenced. */
+  /**
+   * Waits until at most `maxUndrainedCommits` commits are undrained. False when the partition
+   * was fenced (an acknowledgement was refused); throws the drain's error while it is failing,
+   * so the host discards this task (the next claim re-reads the outbox and drains it again).
+   */
+  async #settle(): Promise<boolean> {
+    await this.#drain.waitUntilAtMost(this.#deps.settings.maxUndrainedCommits ?? 0);
+    if (this.#drain.fenced) {
+      this.#deps.metrics.fenced.inc({ pipeline: this.#deps.pipeline.name });
+      this.#deps.logger.warn({ partition: this.ref.partition, epoch: this.#epoch }, 'outbox ack refused: partition lost');
+      return false;
+    }
+    if (this.#drain.failure !== undefined) throw this.#drain.failure;
+    return true;
+  }
+
+  /** Waits until every committed effect is performed. False when fenced; throws while failing. */
   async drainPending(): Promise<boolean> {
-    if (this.#pending.length === 0) return true;
-    const { sink, store, metrics, pipeline } = this.#deps;
-    const started = performance.now();
-    const last = this.#pending[this.#pending.length - 1]!;
-    await sink.perform(this.#pending.flatMap((entry) => entry.effects));
-    for (const entry of this.#pending) for (const e of entry.effects) metrics.effectsOut.inc({ kind: e.type });
-    this.#pending = [];
-    metrics.drainSeconds.observe({ pipeline: pipeline.name }, (performance.now() - started) / 1000);
-    return store.ackOutbox(this.ref, this.#epoch, last.seq);
+    await this.#drain.waitUntilAtMost(0);
+    return this.#settle();
+  }
+
+  /**
+   * Stops the background drain (after its running round) once this task is discarded: entries
+   * not yet acknowledged stay in the store's outbox for the next claim.
+   */
+  stop(): Promise<void> {
+    return this.#drain.stop();
+  }
+
+  #recordDrain(entries: readonly OutboxEntry[], seconds: number): void {
+    const { metrics, pipeline } = this.#deps;
+    let emits = 0;
+    let upserts = 0;
+    for (const entry of entries) {
+      for (const e of entry.effects) {
+        if (e.type === 'emit') emits += 1;
+        else upserts += 1;
+      }
+    }
+    if (emits > 0) metrics.effectsOut.inc({ kind: 'emit' }, emits);
+    if (upserts > 0) metrics.effectsOut.inc({ kind: 'upsert' }, upserts);
+    metrics.drainSeconds.observe({ pipeline: pipeline.name }, seconds);
   }
 
   #record(out: StepOutput, states: readonly { value: string | null }[], records: number): void {

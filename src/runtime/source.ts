@@ -19,6 +19,13 @@ export type BatchOutcome =
   /** This worker no longer owns the partition (fenced): drop the batch, do not commit. */
   | { readonly kind: 'lost' };
 
+/**
+ * The driver's liveness signal to its group coordinator (kafkajs `heartbeat()` of an eachBatch
+ * payload). The host calls it during long batches; it must be cheap to call often (kafkajs
+ * throttles it by its heartbeat interval) and must not throw.
+ */
+export type Heartbeat = () => Promise<void>;
+
 /** Pause/resume hooks the driver hands to the host for backpressure. */
 export interface FlowControl {
   pause(partition: number): void;

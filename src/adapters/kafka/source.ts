@@ -78,7 +78,7 @@ export class KafkaSource<M> {
     const partition = batch.partition;
     const records: InputRecord[] = batch.messages.map((m) => ({ partition, offset: m.offset, key: m.key, value: m.value }));
     try {
-      const outcome = await this.#options.host.handleBatch(partition, records);
+      const outcome = await this.#options.host.handleBatch(partition, records, () => this.#heartbeat(heartbeat, partition));
       this.#failures.delete(partition);
       if (outcome.kind === 'processed') {
         if (outcome.lastOffset !== null) resolveOffset(outcome.lastOffset);
@@ -93,6 +93,20 @@ export class KafkaSource<M> {
       await heartbeat();
     } catch (err) {
       this.#onFailure(partition, err);
+    }
+  }
+
+  /**
+   * A heartbeat during a long batch (kafkajs sends one only when its interval has passed, so
+   * calling it per slice is cheap). A failure (typically "rebalance in progress") must not fail
+   * the batch: what was committed stays committed, fencing refuses the rest if the partition
+   * moved, and kafkajs learns of the rebalance on its own next heartbeat.
+   */
+  async #heartbeat(heartbeat: () => Promise<void>, partition: number): Promise<void> {
+    try {
+      await heartbeat();
+    } catch (err) {
+      this.#log.debug({ err, partition }, 'heartbeat during a batch failed');
     }
   }
 

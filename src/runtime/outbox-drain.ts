@@ -1,0 +1,145 @@
+import type { EffectSink } from './sink.ts';
+import type { OutboxEntry } from './store.ts';
+import { backoffMs } from './supervisor.ts';
+
+export interface OutboxDrainDeps {
+  readonly sink: EffectSink;
+  /** Acknowledges entries up to `seq` in the store; false when the partition was fenced. */
+  readonly ack: (uptoSeq: number) => Promise<boolean>;
+  /** After every successful drain round: how many entries and effects went out, and how long it took. */
+  readonly onDrained?: (entries: readonly OutboxEntry[], seconds: number) => void;
+  /** A failed round (the loop retries it after a backoff). */
+  readonly onFailure?: (err: unknown, attempt: number) => void;
+}
+
+/**
+ * The outbox of one claimed partition, drained in the background.
+ *
+ * Committed entries are queued in commit (seq) order and performed by ONE loop, a round at a
+ * time: a round performs every queued entry's effects in order, then acknowledges up to its
+ * last seq. So effects leave in commit order and are acknowledged in order, while the partition
+ * goes on decoding, stepping and committing the next batches (the caller bounds how far it runs
+ * ahead with `waitUntilAtMost`). Nothing here is durable: every queued entry is still in the
+ * store's outbox until acknowledged, so a crash, a failed round or a discarded task loses
+ * nothing: the next claim returns the same entries and drains them again (sinks are idempotent).
+ *
+ * A failed round is retried in place with a backoff (same entries, same order) until it
+ * succeeds or the drain is stopped; `failure` exposes the last error so the caller can give the
+ * partition up rather than pile more commits on a broken sink. A refused acknowledgement means
+ * another owner claimed the partition: the drain stops for good (`fenced`).
+ */
+export class OutboxDrain {
+  readonly #deps: OutboxDrainDeps;
+  #queue: OutboxEntry[] = [];
+  /** Entries handed to the running round, not yet acknowledged. */
+  #inFlight = 0;
+  #loop: Promise<void> | null = null;
+  #stopped = false;
+  #fenced = false;
+  #failure: unknown = undefined;
+  #waiters: (() => void)[] = [];
+  #wakeBackoff: (() => void) | null = null;
+
+  constructor(deps: OutboxDrainDeps, initial: readonly OutboxEntry[] = []) {
+    this.#deps = deps;
+    if (initial.length > 0) this.enqueue(...initial);
+  }
+
+  /** Committed entries not yet acknowledged (queued plus in the running round). */
+  get undrained(): number {
+    return this.#queue.length + this.#inFlight;
+  }
+
+  get fenced(): boolean {
+    return this.#fenced;
+  }
+
+  /** The error of the last round if it failed and has not been retried successfully since. */
+  get failure(): unknown {
+    return this.#failure;
+  }
+
+  /** Queues committed entries (in seq order, after every entry queued before). */
+  enqueue(...entries: OutboxEntry[]): void {
+    if (this.#stopped) return;
+    for (const entry of entries) this.#queue.push(entry);
+    this.#loop ??= this.#run();
+  }
+
+  /**
+   * Resolves once at most `max` entries are undrained, or the drain can make no more progress
+   * (stopped, fenced or failing: the caller checks `fenced` and `failure`).
+   */
+  async waitUntilAtMost(max: number): Promise<void> {
+    while (this.undrained > max && this.#loop !== null && !this.#stopped && this.#failure === undefined) {
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
+  /**
+   * Stops after the running round (never starts another) and resolves when it has settled, so a
+   * new owner in this process does not perform the same entries concurrently, out of order.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wakeBackoff?.();
+    this.#wake();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    let attempt = 0;
+    while (!this.#stopped && this.#queue.length > 0) {
+      const round = this.#queue;
+      this.#queue = [];
+      this.#inFlight = round.length;
+      try {
+        const started = performance.now();
+        await this.#deps.sink.perform(round.length === 1 ? round[0]!.effects : round.flatMap((e) => e.effects));
+        const acked = await this.#deps.ack(round[round.length - 1]!.seq);
+        this.#inFlight = 0;
+        attempt = 0;
+        this.#failure = undefined;
+        if (!acked) {
+          this.#fenced = true;
+          this.#stopped = true;
+          break;
+        }
+        this.#deps.onDrained?.(round, (performance.now() - started) / 1000);
+      } catch (err) {
+        // Put the round back in front, unchanged: the retry performs the same effects in the
+        // same order (repeating some is harmless: sinks are idempotent).
+        this.#queue = round.concat(this.#queue);
+        this.#inFlight = 0;
+        this.#failure = err;
+        this.#deps.onFailure?.(err, attempt);
+        this.#wake();
+        await this.#sleep(backoffMs(attempt));
+        attempt += 1;
+      }
+      this.#wake();
+    }
+    this.#loop = null;
+    this.#wake();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wakeBackoff = () => {
+        this.#wakeBackoff = null;
+        done();
+      };
+    });
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
