@@ -49,6 +49,21 @@ export class ActorCache {
     map.set(id, value);
   }
 
+  /** `set` for every entry of `entries`, in their order (one partition lookup for all). */
+  setAll(partition: number, entries: ReadonlyMap<string, unknown>): void {
+    if (entries.size === 0) return;
+    let map = this.#byPartition.get(partition);
+    if (!map) {
+      map = new Map();
+      this.#byPartition.set(partition, map);
+    }
+    for (const [id, value] of entries) {
+      if (map.has(id)) map.delete(id);
+      else this.#size += 1;
+      map.set(id, value);
+    }
+  }
+
   /** Drops everything of a partition (revoked or fenced). */
   dropPartition(partition: number): void {
     const map = this.#byPartition.get(partition);

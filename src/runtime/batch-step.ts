@@ -26,9 +26,24 @@ export interface StepInput<M> {
   readonly pipeline: Pipeline<M>;
   readonly topic: string;
   readonly items: readonly DecodedItem<M>[];
-  readonly seen: ReadonlySet<string>;
-  /** States just loaded from the store for this step (not in the cache), by state id. */
+  /**
+   * Dedup status by id: true for ids already seen (the store's marks). The step sets the ids it
+   * accepts to true, so a repeat later in the same batch is a duplicate too: one map lookup per
+   * record instead of a lookup in the store's answer plus one in a set of this batch's ids.
+   */
+  readonly dedup: Map<string, boolean>;
+  /**
+   * The states this step starts from, by state id (taken from the cache or loaded from the
+   * store). Ids not in it are looked up in the cache, else start from the initial state.
+   */
   readonly loaded?: ReadonlyMap<string, unknown>;
+  /**
+   * Optional, per item and actor (index `item * actors.length + actor`): the actor's key and
+   * state id for the item's message, computed once by the caller (it needs them to load the
+   * states), so the same id strings (hashes already computed) flow through step and commit.
+   */
+  readonly keys?: readonly (string | undefined)[];
+  readonly stateIds?: readonly (string | undefined)[];
   readonly cache: ActorCache;
   readonly timers: TimerIndex;
   readonly partition: number;
@@ -64,9 +79,12 @@ export function runBatchStep<M>(input: StepInput<M>): StepOutput {
     actorMessages: new Map(),
   };
   const state = { maxEt: input.maxEventTimeMs, wm: input.watermarkMs };
-  const inBatch = new Set<string>();
   const lateMode = input.pipeline.input.late ?? 'dlq';
-  for (const item of input.items) {
+  const actors = input.pipeline.actors;
+  const handled = new Array<number>(actors.length).fill(0);
+  const { items, dedup } = input;
+  for (let index = 0; index < items.length; index += 1) {
+    const item = items[index]!;
     if (item.error || item.message === undefined || item.id === undefined || item.eventTimeMs === undefined) {
       out.counts.invalid += 1;
       out.effects.push(letter(input, item, DlqTopics.invalid, ErrorCodes.decodeFailed, item.error));
@@ -83,22 +101,28 @@ export function runBatchStep<M>(input: StepInput<M>): StepOutput {
       );
       continue;
     }
-    if (input.seen.has(item.id) || inBatch.has(item.id)) {
+    if (dedup.get(item.id) === true) {
       out.counts.duplicate += 1;
       continue;
     }
-    inBatch.add(item.id);
+    dedup.set(item.id, true);
     // A re-keyed input (late: 'accept') interleaves upstream partitions that can be hours apart
     // in event time, so a republished duplicate may come far below this partition's watermark:
     // its marks are scored (and pruned) by processing time instead (see dedupPruneBelow).
-    out.dedup.push({ id: item.id, eventTimeMs: lateMode === 'accept' ? input.nowMs : et });
+    // An ordered input's mark is the item itself (it has the id and event time): one object
+    // fewer per record.
+    out.dedup.push(lateMode === 'accept' ? { id: item.id, eventTimeMs: input.nowMs } : (item as DedupMark));
     out.counts.processed += 1;
-    for (const actor of input.pipeline.actors) runActor(input, out, actor, item, state.wm);
+    for (let a = 0; a < actors.length; a += 1) {
+      const at = index * actors.length + a;
+      if (runActor(input, out, actors[a]!, item, state.wm, input.keys?.[at], input.stateIds?.[at])) handled[a]! += 1;
+    }
     if (et > state.maxEt) {
       state.maxEt = et;
       state.wm = Math.max(state.wm, et - input.allowedLatenessMs);
     }
   }
+  for (let a = 0; a < actors.length; a += 1) if (handled[a]! > 0) out.actorMessages.set(actors[a]!.name, handled[a]!);
   out.counts.timers += fireDueTimers(input, out, state.wm);
   Object.assign(out, { maxEventTimeMs: state.maxEt, watermarkMs: state.wm });
   return out;
@@ -124,31 +148,37 @@ export function fireDueTimers<M>(input: StepInput<M>, out: StepOutput, watermark
   return fired;
 }
 
-function runActor<M>(input: StepInput<M>, out: StepOutput, actor: ActorType<unknown, M>, item: DecodedItem<M>, wm: number): void {
+/** Runs one actor on an accepted message; true when it handled it (false: not its message, or failed). */
+function runActor<M>(
+  input: StepInput<M>, out: StepOutput, actor: ActorType<unknown, M>, item: DecodedItem<M>, wm: number,
+  knownKey: string | undefined, knownId: string | undefined,
+): boolean {
   const message = item.message as M;
-  const key = actor.keyOf(message);
-  if (key === undefined) return;
-  const id = stateId(actor.name, key);
+  const key = knownKey ?? actor.keyOf(message);
+  if (key === undefined) return false;
+  const id = knownId ?? stateId(actor.name, key);
   const current = actor.stateless ? null : currentState(input, out, actor, key, id);
   const ctx = { key, partition: input.partition, offset: item.record.offset, watermarkMs: wm };
   for (let attempt = 0; ; attempt += 1) {
     try {
       const transition = actor.handle(current, message, ctx);
       apply(input, out, actor, key, id, transition);
-      out.actorMessages.set(actor.name, (out.actorMessages.get(actor.name) ?? 0) + 1);
-      return;
+      return true;
     } catch (err) {
       if (classifyHandlerFailure(attempt, input.handlerRetries) === 'retry') continue;
       out.counts.failed += 1;
       out.effects.push(letter(input, item, DlqTopics.processing, ErrorCodes.handlerFailed, err, actor.name));
-      return;
+      return false;
     }
   }
 }
 
 function currentState<M>(input: StepInput<M>, out: StepOutput, actor: ActorType<unknown, M>, key: string, id: string): unknown {
-  if (out.states.has(id)) return out.states.get(id);
-  if (input.loaded?.has(id)) return input.loaded.get(id);
+  // One lookup in the common case; `undefined` is also a state (deleted), hence the has().
+  const written = out.states.get(id);
+  if (written !== undefined || out.states.has(id)) return written;
+  const loaded = input.loaded?.get(id);
+  if (loaded !== undefined || input.loaded?.has(id)) return loaded;
   // Peek: every state the step reads is written to out.states and re-set (made most recent)
   // in the cache after the commit, so touching it here would only reorder the map twice.
   const cached = input.cache.peek(input.partition, id);

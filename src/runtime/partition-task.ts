@@ -154,7 +154,7 @@ export class PartitionTask<M> {
     if (due === undefined || due > watermarkMs) return true;
     if (!(await this.#settle())) return false;
     const loaded = await this.#loadStates([], this.#timers.dueIds(watermarkMs));
-    const input = { ...this.#stepInput([]), loaded };
+    const input = { ...this.#stepInput([]), dedup: new Map<string, boolean>(), loaded };
     const out = emptyOutput(this.#maxEventTimeMs, watermarkMs);
     out.counts.timers += fireDueTimers(input, out, watermarkMs);
     return this.#commit(out, this.#nextOffset, this.#nextOffset, 0);
@@ -163,14 +163,16 @@ export class PartitionTask<M> {
   async #step(records: readonly InputRecord[]): Promise<boolean> {
     const { pipeline, store } = this.#deps;
     const items = records.map((record) => decode(pipeline, record));
-    const ids = dedupIds(items);
+    const dedup = new Map<string, boolean>();
+    for (const item of items) if (item.id !== undefined) dedup.set(item.id, false);
+    const ids = [...dedup.keys()];
+    const { keys, stateIds } = this.#targets(items);
     // The dedup lookup and the state loads do not depend on each other: both requests go out
     // at once and share one round trip.
     const due = this.#timers.dueIds(this.#watermarkBound(items));
-    const [flags, loaded] = await Promise.all([ids.length > 0 ? store.seen(this.ref, ids) : [], this.#loadStates(items, due)]);
-    const seen = new Set<string>();
-    for (let i = 0; i < ids.length; i += 1) if (flags[i]) seen.add(ids[i]!);
-    const out = runBatchStep({ ...this.#stepInput(items), seen, loaded });
+    const [flags, loaded] = await Promise.all([ids.length > 0 ? store.seen(this.ref, ids) : [], this.#loadStates(stateIds, due)]);
+    for (let i = 0; i < ids.length; i += 1) if (flags[i]) dedup.set(ids[i]!, true);
+    const out = runBatchStep({ ...this.#stepInput(items), dedup, loaded, keys, stateIds });
     const from = this.#nextOffset ?? records[0]!.offset;
     return this.#commit(out, from, nextOffsetOf(records[records.length - 1]!.offset), records.length);
   }
@@ -178,7 +180,7 @@ export class PartitionTask<M> {
   #stepInput(items: readonly DecodedItem<M>[]) {
     const { pipeline, topic, cache, settings, clock } = this.#deps;
     return {
-      pipeline, topic, items, seen: new Set<string>(), cache, timers: this.#timers, partition: this.ref.partition,
+      pipeline, topic, items, cache, timers: this.#timers, partition: this.ref.partition,
       maxEventTimeMs: this.#maxEventTimeMs, watermarkMs: this.#watermarkMs, allowedLatenessMs: settings.allowedLatenessMs,
       handlerRetries: settings.handlerRetries, nowMs: clock(),
     };
@@ -192,41 +194,68 @@ export class PartitionTask<M> {
   }
 
   /**
-   * Loads, in one store call, the states of every actor this slice touches, or whose timer may
-   * fire in it (`timerIds`), that is not cached: a timer's actor need not be in the slice, and
-   * without its state it would fire on an initial one (found by the e2e test after a rejoin).
-   * They are handed to the step rather than put in the cache: the commit puts every state the
-   * step wrote there anyway, and inserting them twice was a measurable share of the CPU.
+   * Per item and actor (index `item * actors.length + actor`): the actor's key for the item's
+   * message and, for stateful actors, its state id. Computed once per slice: the loads, the
+   * step and the commit then share the same id strings.
    */
-  async #loadStates(items: readonly DecodedItem<M>[], timerIds: readonly string[] = []): Promise<Map<string, unknown>> {
-    const { pipeline, cache, store } = this.#deps;
-    const missing = new Map<string, { actor: (typeof pipeline.actors)[number]; key: string }>();
-    for (const item of items) {
-      if (item.message === undefined) continue;
-      for (const actor of pipeline.actors) {
-        if (actor.stateless) continue;
-        const key = actor.keyOf(item.message);
-        if (key === undefined) continue;
-        const id = stateId(actor.name, key);
-        if (!missing.has(id) && !cache.has(this.ref.partition, id)) missing.set(id, { actor, key });
+  #targets(items: readonly DecodedItem<M>[]): { keys: (string | undefined)[]; stateIds: (string | undefined)[] } {
+    const actors = this.#deps.pipeline.actors;
+    const keys = new Array<string | undefined>(items.length * actors.length);
+    const stateIds = new Array<string | undefined>(items.length * actors.length);
+    for (let i = 0; i < items.length; i += 1) {
+      const message = items[i]!.message;
+      if (message === undefined) continue;
+      for (let a = 0; a < actors.length; a += 1) {
+        const actor = actors[a]!;
+        const key = actor.keyOf(message);
+        keys[i * actors.length + a] = key;
+        if (key !== undefined && !actor.stateless) stateIds[i * actors.length + a] = stateId(actor.name, key);
       }
+    }
+    return { keys, stateIds };
+  }
+
+  /**
+   * The states the slice starts from, by state id: those of every actor it touches
+   * (`stateIds`, see #targets) and of every actor whose timer may fire in it (`timerIds`: a
+   * timer's actor need not be in the slice, and without its state it would fire on an initial
+   * one; found by the e2e test after a rejoin). Cached ones are taken from the cache, the rest
+   * loaded in one store call. They are handed to the step rather than put in the cache: the
+   * commit puts every state the step wrote there anyway, and inserting them twice was a
+   * measurable share of the CPU.
+   */
+  async #loadStates(stateIds: readonly (string | undefined)[], timerIds: readonly string[] = []): Promise<Map<string, unknown>> {
+    const { pipeline, cache, store } = this.#deps;
+    const partition = this.ref.partition;
+    const actors = pipeline.actors;
+    const loaded = new Map<string, unknown>();
+    const missing: string[] = [];
+    const missingActors: (typeof actors)[number][] = [];
+    const want = (id: string, actor: (typeof actors)[number]): void => {
+      if (loaded.has(id)) return;
+      const cached = cache.peek(partition, id);
+      loaded.set(id, cached);
+      // A cached `undefined` is a deleted state: loading it again yields the same initial state.
+      if (cached !== undefined) return;
+      missing.push(id);
+      missingActors.push(actor);
+    };
+    for (let i = 0; i < stateIds.length; i += 1) {
+      const id = stateIds[i];
+      if (id !== undefined) want(id, actors[i % actors.length]!);
     }
     for (const timerId of timerIds) {
       const { actorType, key } = parseTimerId(timerId);
-      const actor = pipeline.actors.find((a) => a.name === actorType);
-      if (!actor || actor.stateless) continue;
-      const id = stateId(actor.name, key);
-      if (!missing.has(id) && !cache.has(this.ref.partition, id)) missing.set(id, { actor, key });
+      const actor = actors.find((a) => a.name === actorType);
+      if (actor && !actor.stateless) want(stateId(actor.name, key), actor);
     }
-    const loaded = new Map<string, unknown>();
-    if (missing.size === 0) return loaded;
-    const ids = [...missing.keys()];
-    const values = await store.loadStates(this.ref, ids);
-    for (let i = 0; i < ids.length; i += 1) {
-      const id = ids[i]!;
+    if (missing.length === 0) return loaded;
+    const values = await store.loadStates(this.ref, missing);
+    for (let i = 0; i < missing.length; i += 1) {
+      const id = missing[i]!;
       const raw = values[i];
-      const { actor, key } = missing.get(id)!;
-      loaded.set(id, raw == null ? actor.initialState(key) : decodeState(actor, raw, id));
+      const actor = missingActors[i]!;
+      loaded.set(id, raw == null ? actor.initialState(keyOfStateId(id)) : decodeState(actor, raw, id));
     }
     return loaded;
   }
@@ -256,7 +285,7 @@ export class PartitionTask<M> {
       this.#deps.logger.warn({ partition: this.ref.partition, reason: result.reason, epoch: this.#epoch }, 'commit refused: partition lost');
       return false;
     }
-    for (const [id, state] of out.states) cache.set(this.ref.partition, id, state);
+    cache.setAll(this.ref.partition, out.states);
     this.#nextOffset = nextOffset;
     this.#maxEventTimeMs = out.maxEventTimeMs;
     this.#watermarkMs = out.watermarkMs;
@@ -336,11 +365,9 @@ function emptyOutput(maxEventTimeMs: number, watermarkMs: number): StepOutput {
   };
 }
 
-/** Distinct dedup ids of the decoded items, in first-seen order. */
-function dedupIds<M>(items: readonly DecodedItem<M>[]): string[] {
-  const unique = new Set<string>();
-  for (const item of items) if (item.id !== undefined) unique.add(item.id);
-  return [...unique];
+/** The actor key inside a state id (`${actorType}\u0000${key}`, see stateId). */
+function keyOfStateId(id: string): string {
+  return id.slice(id.indexOf('\u0000') + 1);
 }
 
 function decode<M>(pipeline: Pipeline<M>, record: InputRecord): DecodedItem<M> {

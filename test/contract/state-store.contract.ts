@@ -207,6 +207,17 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StoreU
       });
     });
 
+    it('keeps the last of repeated writes of one id in a batch without deletes', async () => {
+      const { epoch } = await store.claim(REF);
+      const writes = [
+        { id: A, value: 'v1:a1' },
+        { id: B, value: 'v1:b1' },
+        { id: A, value: 'v1:a2' },
+      ];
+      expect(await store.commit(batch(epoch, '0', '1', { states: writes }))).toMatchObject({ ok: true });
+      expect(await store.loadStates(REF, [A, B])).toEqual(['v1:a2', 'v1:b1']);
+    });
+
     it('prunes dedup marks with event time strictly below the threshold, new marks included', async () => {
       const { epoch } = await store.claim(REF);
       const marks = [100, 200, 250, 300].map((t) => ({ id: `e${t}`, eventTimeMs: t }));

@@ -1,4 +1,4 @@
-import { erase, jsonCodec, type ActorType, type Pipeline } from '../../runtime/actor.ts';
+import { type ActorType, type Effect, erase, jsonCodec, type Pipeline } from '../../runtime/actor.ts';
 
 /**
  * The counting actor: counts messages and sums `v` per key. It is the runtime's yardstick: any
@@ -19,12 +19,15 @@ export interface CounterState {
   readonly sum: number;
 }
 
+/** Shared by every transition: the counter never has effects, so no empty array per event. */
+const NO_EFFECTS: readonly Effect[] = Object.freeze([]);
+
 export const counterActor: ActorType<CounterState, CounterMessage> = {
   name: 'counter',
   keyOf: (m) => m.k,
   initialState: () => ({ count: 0, sum: 0 }),
   codec: jsonCodec<CounterState>(1),
-  handle: (state, m) => ({ state: { count: state.count + 1, sum: state.sum + m.v }, effects: [] }),
+  handle: (state, m) => ({ state: { count: state.count + 1, sum: state.sum + m.v }, effects: NO_EFFECTS }),
 };
 
 export function decodeCounterMessage(value: Buffer): CounterMessage {
