@@ -43,8 +43,14 @@ const runtime = z.strictObject({
   allowedLatenessMs: z.number().int().min(0).default(20 * 60_000),
   /** A partition with no input for this long stops holding timers back (see watermarks). */
   idlePartitionMs: z.number().int().min(100).default(30_000),
-  /** Mailbox bound per partition, in messages; a full mailbox pauses the partition. */
-  mailboxCapacity: z.number().int().min(1).default(10_000),
+  /**
+   * Mailbox bound per partition, in messages: the largest slice of a fetch committed at once.
+   * 2,000: a slice's records, states and commit arguments stay alive across two Redis round
+   * trips, and at 10,000 (a whole 1 MiB fetch) they outlived the young generation and were
+   * promoted; bench:runtime measured 13.1 → 11.1 µs of worker CPU and 6.4 → 5.2 µs of Redis CPU
+   * per event from 10,000 to 2,000 (1,000 was no better), and commit p50 361 → 54 ms.
+   */
+  mailboxCapacity: z.number().int().min(1).default(2_000),
   /** Idle actors are passivated (dropped from memory) beyond this many per worker. */
   maxActiveActors: z.number().int().min(100).default(200_000),
   /** Retries of a failing handler before the supervisor dead-letters the message. */
