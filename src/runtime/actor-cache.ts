@@ -4,10 +4,28 @@
  * ("passivation") never loses anything: the next message for that key reloads it.
  *
  * Maps keep insertion order; touching an entry re-inserts it, so iteration order is LRU first.
+ *
+ * Admission (`setAll`, after a commit): a state enters the cache on its key's second commit
+ * within a while, not its first. Payment streams have long tails of keys seen once (a user's
+ * only payment); caching those evicts hot states and, worse, every cached state and id outlives
+ * the young generation and dies in the old one: with one message per key (bench:runtime) the
+ * cache was most of the runtime's GC work. The cost: a key's second message loads its state
+ * from the store once more. "Seen once" is a direct-mapped table of id fingerprints (1 MiB);
+ * a collision only forgets a key (one more load) or admits one early, never anything worse.
  */
+const DOORKEEPER_SLOTS = 1 << 18;
+
+/** FNV-1a over the UTF-16 code units of `id`; never 0 (0 marks an empty slot). */
+function fingerprint(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i += 1) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h >>> 0 || 1;
+}
+
 export class ActorCache {
   readonly #byPartition = new Map<number, Map<string, unknown>>();
   readonly #maxEntries: number;
+  readonly #seenOnce = new Uint32Array(DOORKEEPER_SLOTS);
   #size = 0;
   /** Count of evictions, exported as a metric. */
   passivated = 0;
@@ -49,7 +67,10 @@ export class ActorCache {
     map.set(id, value);
   }
 
-  /** `set` for every entry of `entries`, in their order (one partition lookup for all). */
+  /**
+   * The states a commit wrote, in their order: cached ones are updated (made most recent),
+   * others admitted on their second commit (see the class comment).
+   */
   setAll(partition: number, entries: ReadonlyMap<string, unknown>): void {
     if (entries.size === 0) return;
     let map = this.#byPartition.get(partition);
@@ -58,10 +79,23 @@ export class ActorCache {
       this.#byPartition.set(partition, map);
     }
     for (const [id, value] of entries) {
-      if (map.has(id)) map.delete(id);
-      else this.#size += 1;
-      map.set(id, value);
+      if (map.has(id)) {
+        map.delete(id);
+        map.set(id, value);
+      } else if (this.#admit(id)) {
+        this.#size += 1;
+        map.set(id, value);
+      }
     }
+  }
+
+  /** True when `id` was offered before (and not forgotten); otherwise remembers it. */
+  #admit(id: string): boolean {
+    const fp = fingerprint(id);
+    const slot = (fp ^ (fp >>> 18)) & (DOORKEEPER_SLOTS - 1);
+    if (this.#seenOnce[slot] === fp) return true;
+    this.#seenOnce[slot] = fp;
+    return false;
   }
 
   /** Drops everything of a partition (revoked or fenced). */
