@@ -127,13 +127,20 @@ export type Config = z.infer<typeof configSchema>;
 type Input = Record<string, Record<string, unknown>>;
 
 /**
+ * RISKSTREAM_* variables of the tooling, not of a process's configuration: the local stack's
+ * directory (scripts/stack, test/support/stack-redis.ts). A worker started by a test that sets
+ * it inherits it and must not refuse to start; every other unknown name still fails.
+ */
+const TOOLING_VARIABLES: ReadonlySet<string> = new Set(['RISKSTREAM_STACK_DIR']);
+
+/**
  * Builds the frozen config from defaults, then `overrides` (already structured), then the
  * environment. Throws CONFIG_INVALID naming every bad field.
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = {}, overrides: Input = {}): Readonly<Config> {
   const input: Input = structuredClone(overrides);
   for (const [name, raw] of Object.entries(env)) {
-    if (raw === undefined || !name.startsWith('RISKSTREAM_')) continue;
+    if (raw === undefined || !name.startsWith('RISKSTREAM_') || TOOLING_VARIABLES.has(name)) continue;
     const [section, ...rest] = name.slice('RISKSTREAM_'.length).toLowerCase().split('_');
     if (!section || rest.length === 0) continue;
     const field = rest.map((part, i) => (i === 0 ? part : part[0]!.toUpperCase() + part.slice(1))).join('');
