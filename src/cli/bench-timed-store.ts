@@ -1,4 +1,4 @@
-import type { CommitBatch, CommitResult, PartitionClaim, PartitionRef, StateStore } from '../runtime/store.ts';
+import type { CommitBatch, CommitResult, PartitionClaim, PartitionRef, StateStore, StoredPosition } from '../runtime/store.ts';
 
 export interface StoreTiming {
   readonly events: number;
@@ -55,6 +55,10 @@ export class TimedStore implements StateStore {
 
   claim(ref: PartitionRef): Promise<PartitionClaim> {
     return this.#inner.claim(ref);
+  }
+
+  positions(refs: readonly PartitionRef[]): Promise<(StoredPosition | null)[]> {
+    return this.#inner.positions(refs);
   }
 
   loadStates(ref: PartitionRef, ids: readonly string[]): Promise<(string | null)[]> {

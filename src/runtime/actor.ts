@@ -105,6 +105,11 @@ export interface InputSpec<M> {
    * re-publishing: lateness was already decided upstream.
    */
   readonly late?: 'dlq' | 'accept';
+  /**
+   * Hold partitions that replay far ahead of the slowest one (event-time alignment, see
+   * runtime/alignment.ts), for pipelines whose outputs are merged downstream in arrival order.
+   */
+  readonly align?: boolean;
 }
 
 /** A runnable unit: one input topic and the actor types fed by it. */

@@ -1,5 +1,6 @@
 import type { Pipeline } from './actor.ts';
 import { ActorCache } from './actor-cache.ts';
+import { type AlignmentSettings, EventTimeAlignment } from './alignment.ts';
 import type { Logger } from './logger.ts';
 import { PartitionTask, type TaskSettings } from './partition-task.ts';
 import type { RuntimeMetrics } from './runtime-metrics.ts';
@@ -12,6 +13,8 @@ export interface HostSettings extends TaskSettings {
   readonly idlePartitionMs: number;
   /** Upper bound of actor states kept in memory; beyond it the least recently used are dropped. */
   readonly maxActiveActors: number;
+  /** Event-time alignment, used when the pipeline's input asks for it and `endOffsets` is wired. */
+  readonly alignment?: AlignmentSettings;
 }
 
 export interface HostDeps<M> {
@@ -50,10 +53,19 @@ export class ActorHost<M> {
   /** Partitions fenced away since the last assignment: never re-claimed until assigned again,
    *  so a zombie's leftover batches cannot steal a partition back from its new owner. */
   readonly #lost = new Set<number>();
+  readonly #alignment: EventTimeAlignment | undefined;
 
   constructor(deps: HostDeps<M>) {
     this.#deps = deps;
     this.#cache = new ActorCache(deps.settings.maxActiveActors);
+    const { alignment } = deps.settings;
+    const ends = deps.endOffsets;
+    if (deps.pipeline.input.align && alignment && alignment.maxDriftMs > 0 && ends) {
+      this.#alignment = new EventTimeAlignment({
+        settings: alignment, clock: deps.clock, endOffsets: ends, logger: deps.logger,
+        positions: (partitions) => deps.store.positions(partitions.map((partition) => ({ group: deps.group, topic: deps.topic, partition }))),
+      });
+    }
   }
 
   get assigned(): ReadonlySet<number> {
@@ -91,8 +103,18 @@ export class ActorHost<M> {
     return this.#withLock(partition, async () => {
       if (this.#lost.has(partition)) return { kind: 'lost' } as const;
       const task = await this.#ensureTask(partition);
+      const limit = await this.#alignment?.limit(task.maxEventTimeMs);
+      const waitMs = this.#deps.settings.alignment?.pauseMs ?? 0;
+      if (limit !== undefined && task.maxEventTimeMs > limit.limitMs) {
+        this.#deps.metrics.alignmentWaits.inc({ pipeline: this.#deps.pipeline.name });
+        return { kind: 'wait', ms: waitMs } as const;
+      }
       try {
-        const outcome = await task.processBatch(records, heartbeat);
+        let outcome = await task.processBatch(records, heartbeat, limit);
+        if (outcome.kind === 'processed' && outcome.held) {
+          this.#deps.metrics.alignmentWaits.inc({ pipeline: this.#deps.pipeline.name });
+          outcome = { ...outcome, waitMs };
+        }
         if (outcome.kind === 'lost') this.#markLost(partition);
         this.#cache.passivate();
         this.#deps.metrics.activeActors.set({ pipeline: this.#deps.pipeline.name }, this.#cache.size);

@@ -1,5 +1,6 @@
 import type { Pipeline } from './actor.ts';
 import type { ActorCache } from './actor-cache.ts';
+import { type AlignmentLimit, heldBack } from './alignment.ts';
 import { type DecodedItem, runBatchStep, fireDueTimers, type StepOutput, toStateWrites } from './batch-step.ts';
 import { ErrorCodes, RiskstreamError } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -102,6 +103,10 @@ export class PartitionTask<M> {
     return this.#epoch;
   }
 
+  get maxEventTimeMs(): number {
+    return this.#maxEventTimeMs;
+  }
+
   get watermarkMs(): number {
     return this.#watermarkMs;
   }
@@ -117,8 +122,10 @@ export class PartitionTask<M> {
   /**
    * Processes one fetched batch (records in offset order). `heartbeat` (the driver's group
    * heartbeat) is called between the slices of a long batch, so it does not cost a rebalance.
+   * With a `limit` (event-time alignment) it stops before the first record held back by it, after at least one record so the slowest partition always moves,
+   * and reports `held` (the rest is fetched again later).
    */
-  async processBatch(records: readonly InputRecord[], heartbeat?: Heartbeat): Promise<BatchOutcome> {
+  async processBatch(records: readonly InputRecord[], heartbeat?: Heartbeat, limit?: AlignmentLimit): Promise<BatchOutcome> {
     // What a previous owner left in the outbox goes out before this owner's effects (the drain
     // keeps commit order); with maxUndrainedCommits 0, before any new input is processed.
     if (!(await this.#settle())) return { kind: 'lost' };
@@ -136,12 +143,16 @@ export class PartitionTask<M> {
     this.#seeked = true;
     this.lastInputAtMs = this.#deps.clock();
     const max = this.#deps.settings.maxBatchRecords;
+    let lastOffset: string | null = null;
     for (let i = 0; i < fresh.length; i += max) {
       const slice = i === 0 && fresh.length <= max ? fresh : fresh.slice(i, i + max);
-      if (!(await this.#step(slice))) return { kind: 'lost' };
+      const taken = await this.#step(slice, i === 0, limit);
+      if (taken < 0) return { kind: 'lost' };
+      if (taken > 0) lastOffset = slice[taken - 1]!.offset;
+      if (taken < slice.length) return { kind: 'processed', lastOffset, held: true };
       if (heartbeat && i + max < fresh.length) await heartbeat();
     }
-    return { kind: 'processed', lastOffset: fresh[fresh.length - 1]!.offset };
+    return { kind: 'processed', lastOffset };
   }
 
   /**
@@ -160,9 +171,22 @@ export class PartitionTask<M> {
     return this.#commit(out, this.#nextOffset, this.#nextOffset, 0);
   }
 
-  async #step(records: readonly InputRecord[]): Promise<boolean> {
+  /**
+   * Decodes, loads, runs and commits one slice; returns how many of its records it took (all
+   * but those from the first one held back by `limit`, see processBatch), -1 when fenced.
+   */
+  async #step(slice: readonly InputRecord[], firstSlice: boolean, limit?: AlignmentLimit): Promise<number> {
     const { pipeline, store } = this.#deps;
-    const items = records.map((record) => decode(pipeline, record));
+    let records = slice;
+    let items = records.map((record) => decode(pipeline, record));
+    if (limit !== undefined) {
+      const cut = firstHeld(items, limit, firstSlice ? 1 : 0);
+      if (cut === 0) return 0;
+      if (cut < items.length) {
+        items = items.slice(0, cut);
+        records = records.slice(0, cut);
+      }
+    }
     const dedup = new Map<string, boolean>();
     for (const item of items) if (item.id !== undefined) dedup.set(item.id, false);
     const ids = [...dedup.keys()];
@@ -174,7 +198,8 @@ export class PartitionTask<M> {
     for (let i = 0; i < ids.length; i += 1) if (flags[i]) dedup.set(ids[i]!, true);
     const out = runBatchStep({ ...this.#stepInput(items), dedup, loaded, keys, stateIds });
     const from = this.#nextOffset ?? records[0]!.offset;
-    return this.#commit(out, from, nextOffsetOf(records[records.length - 1]!.offset), records.length);
+    const committed = await this.#commit(out, from, nextOffsetOf(records[records.length - 1]!.offset), records.length);
+    return committed ? records.length : -1;
   }
 
   #stepInput(items: readonly DecodedItem<M>[]) {
@@ -394,4 +419,16 @@ function decodeState(actor: { name: string; codec: { decode(raw: string, v: numb
   } catch (err) {
     throw new RiskstreamError(ErrorCodes.stateCodec, `cannot decode state of ${actor.name}: ${(err as Error).message}`, { cause: err, context: { actorType: actor.name } });
   }
+}
+
+/**
+ * Index of the first item (from `from` on) that `limit` holds back, or the length. Undecodable
+ * items never stop a slice: they go to the dead-letter topic wherever they are.
+ */
+function firstHeld<M>(items: readonly DecodedItem<M>[], limit: AlignmentLimit, from: number): number {
+  for (let i = from; i < items.length; i += 1) {
+    const et = items[i]!.eventTimeMs;
+    if (et !== undefined && heldBack(limit, et)) return i;
+  }
+  return items.length;
 }

@@ -18,6 +18,7 @@ export interface RuntimeMetrics {
   readonly fenced: Counter<'pipeline'>;
   readonly timersFired: Counter<'pipeline'>;
   readonly retries: Counter<'pipeline'>;
+  readonly alignmentWaits: Counter<'pipeline'>;
 }
 
 export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
@@ -39,6 +40,7 @@ export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
     rebalances: new Counter({ name: `${p}rebalances_total`, help: 'Consumer group rebalances seen', labelNames: ['pipeline'], registers }),
     fenced: new Counter({ name: `${p}fenced_total`, help: 'Commits refused because another owner took the partition', labelNames: ['pipeline'], registers }),
     timersFired: new Counter({ name: `${p}timers_fired_total`, help: 'Event-time timers fired', labelNames: ['pipeline'], registers }),
+    alignmentWaits: new Counter({ name: `${p}alignment_waits_total`, help: 'Batches held back because their partition ran ahead of the slowest in event time', labelNames: ['pipeline'], registers }),
     retries: new Counter({ name: `${p}batch_retries_total`, help: 'Partition batches retried after an I/O failure', labelNames: ['pipeline'], registers }),
   };
 }

@@ -41,6 +41,12 @@ export interface PartitionClaim {
   readonly outbox: readonly OutboxEntry[];
 }
 
+export interface StoredPosition {
+  /** Next input offset to process. */
+  readonly nextOffset: string;
+  readonly maxEventTimeMs: number;
+}
+
 export interface StateWrite {
   /** `${actorType}\u0000${key}`; see `stateId`. */
   readonly id: string;
@@ -87,6 +93,11 @@ export interface StateStore {
   commit(batch: CommitBatch): Promise<CommitResult>;
   /** Drops outbox entries with seq ≤ `uptoSeq`. Returns false when fenced. */
   ackOutbox(ref: PartitionRef, epoch: number, uptoSeq: number): Promise<boolean>;
+  /**
+   * Durable positions of any partitions, whoever owns them (null: never committed). Read-only
+   * and not fenced: event-time alignment reads the whole group's progress with it.
+   */
+  positions(refs: readonly PartitionRef[]): Promise<(StoredPosition | null)[]>;
   close(): Promise<void>;
 }
 

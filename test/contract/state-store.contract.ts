@@ -88,6 +88,21 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StoreU
       }
     });
 
+    it('reads any partitions\' committed positions without claiming them (alignment)', async () => {
+      await seed();
+      const other = { ...REF, partition: REF.partition + 1 };
+      await store.claim(other); // claimed, never committed: still no position
+      const epochBefore = (await store.claim(REF)).epoch;
+      expect(await store.positions([REF, other, { ...REF, topic: 'never.seen' }])).toEqual([
+        { nextOffset: '20', maxEventTimeMs: 1_000 },
+        null,
+        null,
+      ]);
+      expect(await store.positions([])).toEqual([]);
+      // Reading is not claiming: the owner's epoch is untouched.
+      expect((await store.claim(REF)).epoch).toBe(epochBefore + 1);
+    });
+
     it('round-trips states, dedup marks, timers, outbox and position', async () => {
       await seed();
       expect(await observe(store, [A, B], ['e1', 'e2'])).toEqual({

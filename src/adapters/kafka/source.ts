@@ -83,9 +83,14 @@ export class KafkaSource<M> {
       if (outcome.kind === 'processed') {
         if (outcome.lastOffset !== null) resolveOffset(outcome.lastOffset);
         await commitOffsetsIfNecessary();
+        // Event-time alignment held the rest of the batch back: it is fetched again after this.
+        if (outcome.waitMs !== undefined) this.#pauseFor(partition, outcome.waitMs);
       } else if (outcome.kind === 'seek') {
         this.#log.info({ partition, offset: outcome.offset }, 'seeking to the durable position');
         this.#consumer.seek({ topic: batch.topic, partition, offset: outcome.offset });
+      } else if (outcome.kind === 'wait') {
+        // Held back by event-time alignment: nothing resolved, so the same records come again.
+        this.#pauseFor(partition, outcome.ms);
       } else {
         // Fenced: another worker owns this partition now. Wait for the rebalance to reach us.
         await sleep(500);
@@ -121,9 +126,13 @@ export class KafkaSource<M> {
     this.#failures.set(partition, attempt + 1);
     const delay = backoffMs(attempt);
     this.#log.warn({ err, partition, attempt, delayMs: delay }, 'batch failed; partition paused');
+    this.#pauseFor(partition, delay);
+  }
+
+  #pauseFor(partition: number, ms: number): void {
     const target = [{ topic: this.#options.topic, partitions: [partition] }];
     this.#consumer.pause(target);
-    setTimeout(() => this.#consumer.resume(target), delay).unref();
+    setTimeout(() => this.#consumer.resume(target), ms).unref();
   }
 }
 

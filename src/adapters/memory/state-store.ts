@@ -6,6 +6,7 @@ import type {
   PartitionClaim,
   PartitionRef,
   StateStore,
+  StoredPosition,
 } from '../../runtime/store.ts';
 
 interface PartitionData {
@@ -61,6 +62,13 @@ export class MemoryStateStore implements StateStore {
       timers: [...data.timers].map(([id, atMs]) => ({ id, atMs })),
       outbox: data.outbox.map((entry) => ({ seq: entry.seq, effects: [...entry.effects] })),
     };
+  }
+
+  async positions(refs: readonly PartitionRef[]): Promise<(StoredPosition | null)[]> {
+    return refs.map((ref) => {
+      const data = this.#data(ref);
+      return data.nextOffset === null ? null : { nextOffset: data.nextOffset, maxEventTimeMs: data.maxEventTimeMs };
+    });
   }
 
   async loadStates(ref: PartitionRef, ids: readonly string[]): Promise<(string | null)[]> {

@@ -42,15 +42,17 @@
  */
 import { Redis } from 'ioredis';
 import { ErrorCodes, RiskstreamError } from '../../runtime/errors.ts';
+import { MIN_TIME_MS } from '../../runtime/store.ts';
 import type {
   CommitBatch,
   CommitResult,
   PartitionClaim,
   PartitionRef,
   StateStore,
+  StoredPosition,
 } from '../../runtime/store.ts';
 import { decodeAckReply, decodeClaimReply, decodeCommitReply, encodeCommitArgs } from './codec.ts';
-import { assertValidKeyPrefix, type PartitionKeys, partitionKeys } from './keys.ts';
+import { assertValidKeyPrefix, MetaFields, type PartitionKeys, partitionKeys } from './keys.ts';
 import { defineScripts, type StoreScripts } from './scripts.ts';
 
 export interface RedisStateStoreOptions {
@@ -160,6 +162,24 @@ export class RedisStateStore implements StateStore {
       this.#scripts.ackOutbox(keys.meta, keys.outbox, String(epoch), String(uptoSeq)),
     );
     return decodeAckReply(reply);
+  }
+
+  /** One pipelined HMGET per partition (their keys live in different hash slots). */
+  async positions(refs: readonly PartitionRef[]): Promise<(StoredPosition | null)[]> {
+    if (refs.length === 0) return [];
+    const batch = this.#redis.pipeline();
+    for (const ref of refs) batch.hmget(this.#keys(ref).meta, MetaFields.nextOffset, MetaFields.maxEventTimeMs);
+    const replies = await this.#io('positions', refs[0]!, async () => (await batch.exec()) ?? []);
+    return refs.map((ref, i) => {
+      const [err, fields] = replies[i] ?? [new Error('no reply'), null];
+      if (err) {
+        throw new RiskstreamError(ErrorCodes.storeUnavailable, `redis positions failed: ${err.message}`, {
+          retriable: true, cause: err, context: { op: 'positions', group: ref.group, topic: ref.topic, partition: ref.partition },
+        });
+      }
+      const [next, maxEt] = fields as [string | null, string | null];
+      return next ? { nextOffset: next, maxEventTimeMs: maxEt ? Number(maxEt) : MIN_TIME_MS } : null;
+    });
   }
 
   async close(): Promise<void> {

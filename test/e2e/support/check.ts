@@ -153,6 +153,7 @@ async function checkUsers(world: PipelineWorld, pass: ReturnType<typeof partitio
 
   const want = new Map<string, Record<string, number>>();
   let pastRetention = 0;
+  let historySkewed = 0;
   for (const events of byUser.values()) {
     const devices = new Set(events.map((e) => e.device_id)).size;
     const countries = new Set(events.map((e) => e.country)).size;
@@ -164,6 +165,11 @@ async function checkUsers(world: PipelineWorld, pass: ReturnType<typeof partitio
       // Diagnostic: the 24 h count had every earlier event been remembered.
       const all = events.slice(0, i + 1).filter((x) => x.ts_ms > e.ts_ms - 86_400_000 && x.ts_ms <= e.ts_ms).length;
       if (features[i]!.velocity_24h_count !== all) pastRetention += 1;
+      // Diagnostic: the 24 h count in event time, over ALL the user's events (also those that
+      // arrived later): what arrival order cost. Event-time alignment of the merchant
+      // partitions bounds it; out-of-order events within a partition remain.
+      const ideal = events.filter((x) => x.ts_ms > e.ts_ms - 86_400_000 && x.ts_ms <= e.ts_ms).length;
+      if (features[i]!.velocity_24h_count !== ideal) historySkewed += 1;
     }
   }
 
@@ -190,7 +196,7 @@ async function checkUsers(world: PipelineWorld, pass: ReturnType<typeof partitio
   }
   if (byUserRows !== accepted.size) bad.add('scores by user', `${byUserRows} rows for ${accepted.size} accepted events`);
   await checkLive(world, byUser, want, bad);
-  return { users: byUser.size, rekeyRepeats: repeats, userEventsPastRetention: pastRetention, decisions };
+  return { users: byUser.size, rekeyRepeats: repeats, userEventsPastRetention: pastRetention, userEventsHistorySkewed: historySkewed, decisions };
 }
 
 /** Each user's live score is their latest event's by (ts_ms, event_id), with its features. */

@@ -92,6 +92,7 @@ class WatchedStore implements StateStore {
   claim = (ref: Parameters<StateStore['claim']>[0]) => this.inner.claim(ref);
   loadStates = (ref: Parameters<StateStore['loadStates']>[0], ids: readonly string[]) => this.inner.loadStates(ref, ids);
   seen = (ref: Parameters<StateStore['seen']>[0], ids: readonly string[]) => this.inner.seen(ref, ids);
+  positions = (refs: Parameters<StateStore['positions']>[0]) => this.inner.positions(refs);
   close = () => this.inner.close();
 
   async commit(batch: CommitBatch): Promise<CommitResult> {
