@@ -10,12 +10,14 @@
  * Bounded in count and time; uses its own topic prefix and Redis key prefix, cleaned up after.
  */
 import { writeFile } from 'node:fs/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { constants, monitorEventLoopDelay, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { deleteTopics, ensureTopics } from '../src/adapters/kafka/admin.ts';
+import { installRequestQueueFix } from '../src/adapters/kafka/request-queue-fix.ts';
 import { unlinkByPrefix } from '../src/adapters/redis/admin.ts';
 import { RedisApiKeyStore } from '../src/adapters/redis/api-key-store.ts';
 import { newApiKey } from '../src/api/ingest/auth.ts';
@@ -24,7 +26,8 @@ import { generateTraffic, generatorOptions } from '../src/generator/generate.ts'
 import { TopicBase, topics } from '../src/provision/topics.ts';
 import { loadConfig } from '../src/runtime/config.ts';
 import { createLogger } from '../src/runtime/logger.ts';
-import { Child, freePort, httpOk, waitFor } from './processes.ts';
+import { cpuSample, microsPerEvent, stackPids } from './pipeline-machine.ts';
+import { Child, freePort, httpOk, REPO_ROOT, waitFor } from './processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +38,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     'single-seconds': { type: 'string', default: '15' },
     rps: { type: 'string', default: '1000' },
+    profile: { type: 'boolean', default: false },
   },
 });
 
@@ -106,7 +110,81 @@ async function singlePhase(client: IngestClient, lines: readonly string[], secon
   };
 }
 
+/** Event-loop delay (p99, max) and GC pauses (count, total, by kind) of one process over a phase, in ms. */
+interface LoopReport {
+  readonly loopDelayP99Ms: number;
+  readonly loopDelayMaxMs: number;
+  readonly gc: Record<string, { count: number; totalMs: number }>;
+}
+
+/**
+ * The API's loop delay and GC pauses over a phase, from its own /metrics (prom-client's default
+ * metrics: the loop-delay histogram is reset on every scrape, GC durations are cumulative), so
+ * the API process runs exactly the code it runs in production.
+ */
+async function apiLoopProbe(port: number): Promise<{ stop(): Promise<LoopReport> }> {
+  const scrape = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const values = new Map<string, number>();
+    for (const line of text.split('\n')) {
+      const m = /^riskstream_nodejs_(eventloop_lag_(?:p99|max)_seconds|gc_duration_seconds_(?:sum|count))(?:\{[^}]*kind="(\w+)"[^}]*\}|\{[^}]*\})? (\S+)$/.exec(line);
+      if (m) values.set(`${m[1]}${m[2] ? `:${m[2]}` : ''}`, Number(m[3]));
+    }
+    return values;
+  };
+  const before = await scrape();
+  return {
+    async stop() {
+      const after = await scrape();
+      const gc: LoopReport['gc'] = {};
+      for (const [name, v] of after) {
+        const kind = /^gc_duration_seconds_(sum|count):(\w+)$/.exec(name);
+        if (!kind) continue;
+        const entry = (gc[kind[2]!] ??= { count: 0, totalMs: 0 });
+        const delta = v - (before.get(name) ?? 0);
+        if (kind[1] === 'count') entry.count = delta;
+        else entry.totalMs = round(delta * 1000);
+      }
+      const ms = (name: string) => round((after.get(name) ?? Number.NaN) * 1000);
+      return { loopDelayP99Ms: ms('eventloop_lag_p99_seconds'), loopDelayMaxMs: ms('eventloop_lag_max_seconds'), gc };
+    },
+  };
+}
+
+/** perf_hooks GC kinds under the names prom-client uses for the API's. */
+const GC_KINDS = new Map([
+  [constants.NODE_PERFORMANCE_GC_MINOR, 'minor'],
+  [constants.NODE_PERFORMANCE_GC_MAJOR, 'major'],
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL, 'incremental'],
+  [constants.NODE_PERFORMANCE_GC_WEAKCB, 'weakcb'],
+]);
+
+/** The same for this process (the load generator): its own stalls would show up as latency. */
+function localLoopProbe(): { stop(): LoopReport } {
+  const delay = monitorEventLoopDelay({ resolution: 2 });
+  const gc: LoopReport['gc'] = {};
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const code = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      const kind = GC_KINDS.get(code ?? -1) ?? 'other';
+      const e = (gc[kind] ??= { count: 0, totalMs: 0 });
+      e.count += 1;
+      e.totalMs = round(e.totalMs + entry.duration);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  delay.enable();
+  return {
+    stop() {
+      delay.disable();
+      observer.disconnect();
+      return { loopDelayP99Ms: round(delay.percentile(99) / 1e6), loopDelayMaxMs: round(delay.max / 1e6), gc };
+    },
+  };
+}
+
 async function main(): Promise<number> {
+  installRequestQueueFix(); // this process's admin client too (TimeoutNegativeWarning, 1 ms polling)
   const name = `bench_${process.pid}_${Date.now().toString(36)}`;
   const base = loadConfig(process.env);
   const config = loadConfig(process.env, { kafka: { topicPrefix: `${name}.` } });
@@ -116,15 +194,17 @@ async function main(): Promise<number> {
   const redis = new Redis(base.redis.url);
   redis.on('error', () => undefined); // reconnects by itself; setup/cleanup calls fail loudly
   const redisPrefix = `${base.redis.keyPrefix}:${name}`;
+  const profileDir = join(REPO_ROOT, '.stack', 'tmp', 'prof', `ingest-${name}`);
   const port = await freePort();
   const key = newApiKey();
   const api = new Child('src/cli/api.ts', {
     RISKSTREAM_KAFKA_TOPIC_PREFIX: `${name}.`, RISKSTREAM_REDIS_KEY_PREFIX: redisPrefix, RISKSTREAM_API_PORT: String(port),
     RISKSTREAM_OBSERVABILITY_LOG_LEVEL: 'warn', RISKSTREAM_API_RATE_LIMIT_EVENTS_PER_SEC: '100000000',
-  }, join(work, 'api.log'));
+  }, join(work, 'api.log'), { execArgv: values.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [] });
   try {
     await ensureTopics(config, wanted, { logger });
     await new RedisApiKeyStore(redis, redisPrefix).put(key.hash, { keyId: key.keyId, name, scopes: ['ingest'], createdMs: Date.now() });
+    if (values.profile) await mkdir(profileDir, { recursive: true });
     api.start();
     await waitFor('api ready', () => httpOk(`http://127.0.0.1:${port}/readyz`), 60_000);
     const loadAvgBefore = os.loadavg().map(round);
@@ -143,9 +223,24 @@ async function main(): Promise<number> {
     const client = new IngestClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: key.key, maxSockets: 1024 });
     // Warm-up (JIT, connections, producer id): not measured.
     await batchPhase(client, batchLines.slice(0, 20_000), 5, 1000, 2);
+    const pids = { api: api.pid, kafka: stackPids().kafka };
+    const batchCpu = cpuSample(pids);
     const batch = await batchPhase(client, batchLines.slice(20_000), Number(values['batch-seconds']), Number(values['batch-size']), Number(values.concurrency));
+    const batchCpuReport = batchCpu.stop();
     await new Promise((r) => setTimeout(r, 1_000));
+    const apiLoop = await apiLoopProbe(port);
+    const benchLoop = localLoopProbe();
+    const singleCpu = cpuSample(pids);
     const single = await singlePhase(client, singleLines, singleSeconds, rps);
+    const singleCpuReport = singleCpu.stop();
+    const diagnostics = {
+      batchCpuMicrosPerEvent: microsPerEvent(batchCpuReport, Math.max(1, batch.events)),
+      batchCpu: batchCpuReport,
+      singleCpuMicrosPerEvent: microsPerEvent(singleCpuReport, Math.max(1, single.ok)),
+      singleCpu: singleCpuReport,
+      singleApiLoop: await apiLoop.stop(),
+      singleBenchLoop: benchLoop.stop(),
+    };
     client.close();
     const result = {
       batchEventsPerSecond: batch.eventsPerSecond,
@@ -167,12 +262,18 @@ async function main(): Promise<number> {
       pass: batch.eventsPerSecond >= 20_000 && single.p99Ms <= 20 && single.errors === 0,
       // Other processes on the machine skew both numbers: the load average is recorded with them.
       machine: { cpus: os.cpus().length, node: process.version, loadAvgBefore, loadAvgAfter: os.loadavg().map(round) },
+      diagnostics,
     };
+    const perEvent = (m: Record<string, number>) => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ');
+    const gcLine = (r: LoopReport) => Object.entries(r.gc).map(([k, v]) => `${k} ${v.count}× ${v.totalMs} ms`).join(', ');
     console.log(
       [
         'ingest benchmark (real API child process + real Kafka, loopback)',
         `  batch:  ${result.batchEventsPerSecond} events/s  (${batch.events} events in ${batch.durationMs} ms, batches of ${result.batchSize}, ${result.batchConcurrency} in flight; target ≥ 20000)`,
         `  single: p50 ${single.p50Ms} ms  p90 ${single.p90Ms} ms  p99 ${single.p99Ms} ms  max ${single.maxMs} ms  at ${single.achievedRps}/${rps} rps open loop, ${single.requests} requests, ${single.errors} errors (target p99 ≤ 20)`,
+        `  CPU per event (µs): batch ${perEvent(diagnostics.batchCpuMicrosPerEvent)}; single ${perEvent(diagnostics.singleCpuMicrosPerEvent)}`,
+        `  single phase, API: loop delay p99 ${diagnostics.singleApiLoop.loopDelayP99Ms} ms max ${diagnostics.singleApiLoop.loopDelayMaxMs} ms; GC ${gcLine(diagnostics.singleApiLoop)}`,
+        `  single phase, load generator: loop delay p99 ${diagnostics.singleBenchLoop.loopDelayP99Ms} ms max ${diagnostics.singleBenchLoop.loopDelayMaxMs} ms; GC ${gcLine(diagnostics.singleBenchLoop)}`,
         `  load average before/after: ${loadAvgBefore.join(' ')} / ${result.machine.loadAvgAfter.join(' ')} on ${result.machine.cpus} cores`,
         `  ${result.pass ? 'PASS' : 'FAIL'}`,
       ].join('\n'),
