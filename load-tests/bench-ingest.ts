@@ -2,6 +2,7 @@
  * Ingest benchmark against the real API (child process) and real Kafka on loopback.
  *
  *   npm run bench:ingest -- [--json out.json] [--batch-seconds 15] [--single-seconds 15] [--rps 1000] [--profile]
+ *                        [--api-node-options '--max-semi-space-size=4']
  *
  * Phase 1: batch throughput — NDJSON batches of 1,000 generated events (a pool of 20,000
  *          re-sent with fresh event_ids), 4 in flight, for at most --batch-seconds (and at most
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     'single-seconds': { type: 'string', default: '15' },
     rps: { type: 'string', default: '1000' },
     profile: { type: 'boolean', default: false },
+    'api-node-options': { type: 'string', default: '' },
   },
 });
 
@@ -261,7 +263,9 @@ async function main(): Promise<number> {
   const api = new Child('src/cli/api.ts', {
     RISKSTREAM_KAFKA_TOPIC_PREFIX: `${name}.`, RISKSTREAM_REDIS_KEY_PREFIX: redisPrefix, RISKSTREAM_API_PORT: String(port),
     RISKSTREAM_OBSERVABILITY_LOG_LEVEL: 'warn', RISKSTREAM_API_RATE_LIMIT_EVENTS_PER_SEC: '100000000',
-  }, join(work, 'api.log'), { execArgv: values.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [] });
+  }, join(work, 'api.log'), {
+    execArgv: [...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...values['api-node-options'].split(' ').filter(Boolean)],
+  });
   try {
     await ensureTopics(config, wanted, { logger });
     await new RedisApiKeyStore(redis, redisPrefix).put(key.hash, { keyId: key.keyId, name, scopes: ['ingest'], createdMs: Date.now() });
