@@ -3,6 +3,7 @@ import type { RecordSink } from '../../api/ingest/ports.ts';
 import type { WireRecord } from '../../contract/wire.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import { kafkaLogCreator } from './log-creator.ts';
+import { installRequestQueueFix } from './request-queue-fix.ts';
 import { SendBatcher, unavailable } from './send-batcher.ts';
 
 const { Kafka, CompressionTypes, Partitioners } = kafkajs;
@@ -34,6 +35,9 @@ export class BatchingProducer implements RecordSink {
   #closed = false;
 
   constructor(options: BatchingProducerOptions) {
+    // Without it each broker connection wakes this process every millisecond once it has had
+    // a response (timer work between every pair of HTTP requests); see request-queue-fix.ts.
+    if (!installRequestQueueFix()) options.logger.warn('kafkajs is not 2.2.4: its request-queue fix is not installed');
     const kafka = new Kafka({
       clientId: options.clientId,
       brokers: [...options.brokers],
