@@ -5,10 +5,8 @@
 # `npm run stack -- down`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# kafkajs 2.2.4 notices: its v2 partitioner change (we want the Java-compatible default) and a
-# harmless negative setTimeout that Node >= 23 reports.
+# kafkajs 2.2.4's notice about its v2 partitioner change (we want the Java-compatible default).
 export KAFKAJS_NO_PARTITIONER_WARNING=1
-export NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--disable-warning=TimeoutNegativeWarning"
 
 bash scripts/stack.sh up
 npm run --silent provision

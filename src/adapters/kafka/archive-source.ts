@@ -2,6 +2,7 @@ import kafkajs, { type Consumer } from 'kafkajs';
 import type { Archiver, ArchiveSource } from '../../bronze/archiver.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import { kafkaLogCreator } from './log-creator.ts';
+import { installRequestQueueFix } from './request-queue-fix.ts';
 
 const { Kafka } = kafkajs;
 
@@ -27,6 +28,7 @@ export class KafkaArchiveSource implements ArchiveSource {
 
   constructor(options: ArchiveConsumerOptions) {
     this.#options = options;
+    installRequestQueueFix(); // see request-queue-fix.ts: every kafkajs client of the process
     const kafka = new Kafka({
       clientId: options.clientId,
       brokers: [...options.brokers],

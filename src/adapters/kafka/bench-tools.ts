@@ -1,6 +1,7 @@
 import kafkajs, { type Admin, type Message } from 'kafkajs';
 import type { Logger } from '../../runtime/logger.ts';
 import { kafkaLogCreator } from './log-creator.ts';
+import { installRequestQueueFix } from './request-queue-fix.ts';
 
 const { Kafka, CompressionTypes } = kafkajs;
 
@@ -15,6 +16,7 @@ export interface BenchKafkaOptions {
 }
 
 function kafkaOf(options: BenchKafkaOptions) {
+  installRequestQueueFix(); // see request-queue-fix.ts: every kafkajs client of the process
   return new Kafka({ clientId: options.clientId, brokers: [...options.brokers], logCreator: kafkaLogCreator(options.logger) });
 }
 

@@ -4,6 +4,7 @@ import { ErrorCodes, RiskstreamError } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { EffectSink } from '../../runtime/sink.ts';
 import { kafkaLogCreator } from './log-creator.ts';
+import { installRequestQueueFix } from './request-queue-fix.ts';
 
 const { Kafka, CompressionTypes } = kafkajs;
 
@@ -44,6 +45,7 @@ export class KafkaEmitSink implements EffectSink {
   constructor(options: KafkaEmitSinkOptions) {
     this.#prefix = options.topicPrefix;
     this.#maxRequestBytes = options.maxRequestBytes ?? 768 * 1024;
+    installRequestQueueFix(); // see request-queue-fix.ts: every kafkajs client of the process
     this.#kafka = new Kafka({
       clientId: options.clientId,
       brokers: [...options.brokers],

@@ -1,6 +1,7 @@
 import kafkajs, { type Admin } from 'kafkajs';
 import type { Logger } from '../../runtime/logger.ts';
 import { kafkaLogCreator } from './log-creator.ts';
+import { installRequestQueueFix } from './request-queue-fix.ts';
 
 const { Kafka } = kafkajs;
 
@@ -12,6 +13,7 @@ export class KafkaProgress {
   readonly #admin: Admin;
 
   constructor(brokers: readonly string[], logger: Logger) {
+    installRequestQueueFix(); // see request-queue-fix.ts: every kafkajs client of the process
     const kafka = new Kafka({ clientId: 'riskstream-progress', brokers: [...brokers], logCreator: kafkaLogCreator(logger) });
     this.#admin = kafka.admin();
   }

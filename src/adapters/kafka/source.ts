@@ -4,6 +4,7 @@ import type { Logger } from '../../runtime/logger.ts';
 import type { InputRecord } from '../../runtime/source.ts';
 import { backoffMs, classifyInfrastructureFailure } from '../../runtime/supervisor.ts';
 import { kafkaLogCreator } from './log-creator.ts';
+import { installRequestQueueFix } from './request-queue-fix.ts';
 
 const { Kafka } = kafkajs;
 
@@ -37,6 +38,7 @@ export class KafkaSource<M> {
   constructor(options: KafkaSourceOptions<M>) {
     this.#options = options;
     this.#log = options.logger.child({ component: 'kafka-source', topic: options.topic, group: options.groupId });
+    installRequestQueueFix(); // see request-queue-fix.ts: every kafkajs client of the process
     const kafka = new Kafka({ clientId: options.clientId, brokers: [...options.brokers], logCreator: kafkaLogCreator(options.logger) });
     this.#consumer = kafka.consumer({
       groupId: options.groupId,
