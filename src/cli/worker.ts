@@ -85,7 +85,7 @@ const host = new ActorHost({
     idlePartitionMs: config.runtime.idlePartitionMs,
     maxActiveActors: config.runtime.maxActiveActors,
     maxUndrainedCommits: config.runtime.maxUndrainedCommits,
-    alignment: { maxDriftMs: config.runtime.alignmentMaxDriftMs, pauseMs: config.runtime.alignmentPauseMs, refreshMs: 250 },
+    alignment: { maxDriftMs: config.runtime.alignmentMaxDriftMs, pauseMs: config.runtime.alignmentPauseMs, refreshMs: 100 },
   },
 });
 const fatal = (err: unknown) => {

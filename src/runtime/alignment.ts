@@ -17,10 +17,11 @@ import { offsetNumber } from './source.ts';
  * clock is not replaying, and pausing it for a laggard (say, a partition whose worker died and
  * waits for the rebalance) would stop scoring every payment for a session timeout.
  *
- * The floor (lowest event-time position among partitions that still have input) is read from
- * the state store, where every owner commits its position, so it spans workers; it is cached
- * for `refreshMs` per worker. A partition never committed counts as the lowest: everything
- * waits until it starts. The floor partition itself never waits, so the group always moves.
+ * The floor (lowest event-time position among the OTHER partitions that still have input) is
+ * read from the state store, where every owner commits its position, so it spans workers; it
+ * is cached for `refreshMs` per worker. A partition never committed counts as the lowest:
+ * everything waits until it starts. The slowest partition is never held back by itself, and a
+ * held partition always takes at least one record per batch, so the group always moves.
  */
 export interface AlignmentSettings {
   /** Largest event-time lead over the slowest partition with input left; 0 disables. */
@@ -55,64 +56,83 @@ export interface AlignmentDeps {
   readonly logger: Logger;
 }
 
+/** End offsets change with every write but matter only for "has input left": read them rarely. */
+const END_OFFSETS_REFRESH_MS = 5_000;
+
+interface Snapshot {
+  readonly partitions: readonly number[];
+  readonly ends: ReadonlyMap<number, string>;
+  readonly positions: readonly (StoredPosition | null)[];
+}
+
 export class EventTimeAlignment {
   readonly #deps: AlignmentDeps;
-  #floor: { value: number | undefined; readAtMs: number } | undefined;
-  #reading: Promise<number | undefined> | undefined;
+  #snapshot: { value: Snapshot | undefined; readAtMs: number } | undefined;
+  #ends: { value: ReadonlyMap<number, string>; readAtMs: number } | undefined;
+  #reading: Promise<Snapshot | undefined> | undefined;
 
   constructor(deps: AlignmentDeps) {
     this.#deps = deps;
   }
 
   /**
-   * How far a partition at `maxEventTimeMs` may go on, or undefined when it is not limited
-   * (alignment off, a live partition, or no partition with input left).
+   * How far `partition`, at `maxEventTimeMs`, may go on, or undefined when it is not limited
+   * (alignment off, a live partition, or no other partition with input left). The bound is
+   * the slowest OTHER partition's position + drift, so the slowest partition itself leaps up
+   * to drift past the next one in a single batch instead of crawling in steps of its own.
    */
-  async limit(maxEventTimeMs: number): Promise<AlignmentLimit | undefined> {
+  async limit(partition: number, maxEventTimeMs: number): Promise<AlignmentLimit | undefined> {
     const { maxDriftMs } = this.#deps.settings;
     if (maxDriftMs <= 0) return undefined;
     const liveFromMs = this.#deps.clock() - maxDriftMs;
     if (maxEventTimeMs >= liveFromMs) return undefined; // live: never held
-    const floor = await this.floor();
+    const snapshot = await this.#read();
+    const floor = snapshot && floorOf(snapshot.partitions, snapshot.ends, snapshot.positions, partition);
     // A replay that caught up with live time runs free.
     return floor === undefined || floor + maxDriftMs >= liveFromMs ? undefined : { limitMs: floor + maxDriftMs, liveFromMs };
   }
 
-  /** Lowest stored event-time position among partitions with input left; undefined: none. */
-  async floor(): Promise<number | undefined> {
+  /** The group's positions, at most `refreshMs` old; one read at a time per worker. */
+  #read(): Promise<Snapshot | undefined> {
     const now = this.#deps.clock();
-    if (this.#floor && now - this.#floor.readAtMs < this.#deps.settings.refreshMs) return this.#floor.value;
-    // One read at a time: concurrent batches of this worker share it.
-    this.#reading ??= this.#read().finally(() => {
+    if (this.#snapshot && now - this.#snapshot.readAtMs < this.#deps.settings.refreshMs) return Promise.resolve(this.#snapshot.value);
+    this.#reading ??= this.#fetch().finally(() => {
       this.#reading = undefined;
     });
     return this.#reading;
   }
 
-  async #read(): Promise<number | undefined> {
+  async #fetch(): Promise<Snapshot | undefined> {
+    let value: Snapshot | undefined;
     try {
-      const ends = await this.#deps.endOffsets();
+      const now = this.#deps.clock();
+      if (!this.#ends || now - this.#ends.readAtMs >= END_OFFSETS_REFRESH_MS) this.#ends = { value: await this.#deps.endOffsets(), readAtMs: now };
+      const ends = this.#ends.value;
       const partitions = [...ends.keys()];
-      const positions = await this.#deps.positions(partitions);
-      const value = floorOf(partitions, ends, positions);
-      this.#floor = { value, readAtMs: this.#deps.clock() };
-      return value;
+      value = { partitions, ends, positions: await this.#deps.positions(partitions) };
     } catch (err) {
-      // Alignment is an optimisation of replay quality: without a floor, nothing waits.
+      // Alignment is an optimisation of replay quality: without positions, nothing waits.
       this.#deps.logger.warn({ err }, 'event-time alignment: positions unavailable; not holding back');
-      return undefined;
     }
+    this.#snapshot = { value, readAtMs: this.#deps.clock() };
+    return value;
   }
 }
 
-/** The floor over partitions that still have records to read (pure; exported for tests). */
+/**
+ * The lowest stored event-time position among partitions (other than `except`) that still have
+ * records to read; a never-committed partition with records counts as the lowest of all.
+ * Pure; exported for tests.
+ */
 export function floorOf(
   partitions: readonly number[],
   ends: ReadonlyMap<number, string>,
   positions: readonly (StoredPosition | null)[],
+  except?: number,
 ): number | undefined {
   let floor: number | undefined;
   partitions.forEach((partition, i) => {
+    if (partition === except) return;
     const end = offsetNumber(ends.get(partition) ?? '0');
     const position = positions[i] ?? null;
     const next = position === null ? 0 : offsetNumber(position.nextOffset);

@@ -70,12 +70,13 @@ const runtime = z.strictObject({
   heapMib: z.number().int().min(0).default(352),
   /**
    * Event-time alignment of inputs that ask for it (the merchant pipeline): while replaying, a
-   * partition may run at most this far ahead, in event time, of the slowest partition with
-   * input left (see runtime/alignment.ts). 0 disables it.
+   * partition may run at most this far ahead, in event time, of the slowest other partition
+   * with input left (see runtime/alignment.ts). 20 minutes, the allowed lateness: a replay then
+   * shows downstream consumers no more disorder than the live stream may have. 0 disables it.
    */
-  alignmentMaxDriftMs: z.number().int().min(0).default(60_000),
+  alignmentMaxDriftMs: z.number().int().min(0).default(20 * 60_000),
   /** How long a partition held back by alignment pauses before it is fetched again. */
-  alignmentPauseMs: z.number().int().min(10).default(200),
+  alignmentPauseMs: z.number().int().min(10).default(100),
   /** V8 semi-space cap, MiB (`--max-semi-space-size`); 8 keeps the young generation small. 0: V8's default. */
   semiSpaceMib: z.number().int().min(0).default(8),
 });

@@ -103,7 +103,7 @@ export class ActorHost<M> {
     return this.#withLock(partition, async () => {
       if (this.#lost.has(partition)) return { kind: 'lost' } as const;
       const task = await this.#ensureTask(partition);
-      const limit = await this.#alignment?.limit(task.maxEventTimeMs);
+      const limit = await this.#alignment?.limit(partition, task.maxEventTimeMs);
       const waitMs = this.#deps.settings.alignment?.pauseMs ?? 0;
       if (limit !== undefined && task.maxEventTimeMs > limit.limitMs) {
         this.#deps.metrics.alignmentWaits.inc({ pipeline: this.#deps.pipeline.name });

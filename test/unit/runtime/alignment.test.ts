@@ -29,6 +29,11 @@ describe('floorOf', () => {
   it('counts a never-committed partition with input as the lowest', () => {
     expect(floorOf([0, 3], ends, [{ nextOffset: '4', maxEventTimeMs: 500 }, null])).toBe(MIN_TIME_MS);
   });
+  it('leaves out the asking partition: the slowest one is bounded by the next slowest', () => {
+    const positions = [{ nextOffset: '4', maxEventTimeMs: 500 }, { nextOffset: '10', maxEventTimeMs: 1 }, null, { nextOffset: '2', maxEventTimeMs: 300 }];
+    expect(floorOf([0, 1, 2, 3], ends, positions, 3)).toBe(500);
+    expect(floorOf([0, 1, 2, 3], ends, positions, 0)).toBe(300);
+  });
   it('is undefined when everything caught up', () => {
     expect(floorOf([0], ends, [{ nextOffset: '10', maxEventTimeMs: 500 }])).toBeUndefined();
   });
@@ -43,19 +48,22 @@ describe('EventTimeAlignment.limit', () => {
       positions: async () => [{ nextOffset: '1', maxEventTimeMs: floor }],
       logger: silentLogger(),
     });
+  it('is not limited by its own position', async () => {
+    expect(await make(T0).limit(0, T0 + 5 * DRIFT)).toBeUndefined();
+  });
   it('limits a replaying partition to floor + drift', async () => {
-    expect(await make(T0).limit(T0 + 5 * DRIFT)).toEqual({ limitMs: T0 + DRIFT, liveFromMs: NOW - DRIFT });
+    expect(await make(T0).limit(1, T0 + 5 * DRIFT)).toEqual({ limitMs: T0 + DRIFT, liveFromMs: NOW - DRIFT });
   });
   it('never limits a live partition, nor with a floor near live time', async () => {
-    expect(await make(T0).limit(NOW - 1_000)).toBeUndefined();
-    expect(await make(NOW - DRIFT / 2).limit(NOW - 3 * DRIFT)).toBeUndefined();
+    expect(await make(T0).limit(1, NOW - 1_000)).toBeUndefined();
+    expect(await make(NOW - DRIFT / 2).limit(1, NOW - 3 * DRIFT)).toBeUndefined();
   });
   it('does not hold anything back when positions cannot be read', async () => {
     const alignment = new EventTimeAlignment({
       settings: { maxDriftMs: DRIFT, refreshMs: 0, pauseMs: 10 }, clock: () => NOW, logger: silentLogger(),
       endOffsets: async () => { throw new Error('kafka down'); }, positions: async () => [],
     });
-    expect(await alignment.limit(T0)).toBeUndefined();
+    expect(await alignment.limit(1, T0)).toBeUndefined();
   });
 });
 
