@@ -89,4 +89,11 @@ describe('CassandraUpsertSink on the local stack', () => {
       await reader.close();
     }
   });
+
+  it('refuses, as a non-retriable sink failure, a score whose features it cannot encode', async () => {
+    const bad = { ...(score('u-bad', 1) as { row: Record<string, unknown> }).row, features: { amount: 1, not_a_feature: 2 } };
+    await expect(sink.perform([{ type: 'upsert', sink: 'risk_scores_by_user', row: bad }])).rejects.toMatchObject({ code: 'SINK_FAILED', retriable: false });
+    const rs = await client.execute('SELECT user_id FROM risk_scores_by_user WHERE user_id = ?', ['u-bad'], { prepare: true });
+    expect(rs.rows).toHaveLength(0);
+  });
 });

@@ -1,3 +1,5 @@
+import { encodeFeatureVector } from './feature-vector.ts';
+
 /**
  * How each named upsert sink maps onto a Cassandra table. Every write carries a deterministic
  * `USING TIMESTAMP` taken from the row's event time, so a replay after a crash writes the same
@@ -12,8 +14,6 @@ export interface TableMapping {
   /** The row's partition key: rows sharing it can be written as one single-partition batch. */
   partitionKey(row: Readonly<Record<string, unknown>>): string;
 }
-
-import { encodeFeatureVector } from './feature-vector.ts';
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const str = (v: unknown): string | null => (v === undefined || v === null ? null : String(v));

@@ -57,7 +57,13 @@ export class CassandraUpsertSink implements EffectSink {
       if (effect.type !== 'upsert') continue;
       const table = TABLES[effect.sink];
       if (!table) throw new RiskstreamError(ErrorCodes.sinkFailed, `no Cassandra table for sink "${effect.sink}"`);
-      const params = [...table.params(effect.row), types.Long.fromNumber(table.timestampMicros(effect.row))];
+      let params: unknown[];
+      try {
+        params = [...table.params(effect.row), types.Long.fromNumber(table.timestampMicros(effect.row))];
+      } catch (err) {
+        // A row the mapping cannot encode (e.g. a feature missing from FEATURE_NAMES) is a bug.
+        throw new RiskstreamError(ErrorCodes.sinkFailed, `cannot encode a ${effect.sink} row: ${(err as Error).message}`, { cause: err });
+      }
       rows.push({ table: effect.sink, route: this.#route(table.partitionKey(effect.row)), params });
     }
     const groups = groupWrites(rows, this.#limits);
