@@ -1,12 +1,15 @@
 import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropKeyspace, migrate } from '../../src/adapters/cassandra/migrate.ts';
+import { StoreLookupReader } from '../../src/adapters/cassandra/lookup-reader.ts';
 import { CassandraUpsertSink } from '../../src/adapters/cassandra/upsert-sink.ts';
+import type { LiveScoreReader } from '../../src/adapters/redis/live-scores.ts';
 import type { OutputEffect } from '../../src/runtime/actor.ts';
 import { testConfig, uniqueName } from '../support/services.ts';
 
-// The upsert sink against the local Cassandra: rows sharing a partition go as single-partition
-// batches, every row lands once with its deterministic write timestamp, a re-drain is harmless.
+// The upsert sink against the local Cassandra: rows of one replica set (all of them, on one node)
+// go as unlogged batches mixing tables and partitions; every row lands once with its
+// deterministic write timestamp, a re-drain is harmless.
 describe('CassandraUpsertSink on the local stack', () => {
   const keyspace = uniqueName('it_upsert');
   const config = testConfig({ cassandra: { keyspace } });
@@ -35,7 +38,7 @@ describe('CassandraUpsertSink on the local stack', () => {
     row: { user_id: user, ts_ms: t0 + i, event_id: `e-${user}-${i}`, merchant_id: 'm1', score: 0.25, decision: 'allow', reasons: ['velocity'], features: { amount: 10 }, model_version: 'v1' },
   });
 
-  it('writes every row of a drain once, batched per partition, with the event-time write timestamp', async () => {
+  it('writes every row of a drain once, in mixed batches, with the event-time write timestamp', async () => {
     const effects = [
       ...Array.from({ length: 120 }, (_, i) => window(`m${i % 3}`, i, i + 1)),
       ...Array.from({ length: 40 }, (_, i) => score(`u${i % 4}`, i)),
@@ -62,5 +65,35 @@ describe('CassandraUpsertSink on the local stack', () => {
     await sink.perform([older, window('m9', 1, 1)]);
     const rs = await client.execute('SELECT cnt FROM merchant_windows WHERE merchant_id = ? AND window_start = ?', ['m9', new Date(t0)], { prepare: true });
     expect(Number(rs.first().cnt)).toBe(7);
+  });
+
+  it('stores features as the compact vector the lookup reader decodes, and still reads rows written with the map', async () => {
+    const features = { velocity_1h_count: 4, amount: 99.5, amount_zscore: -1.25, new_device: 1 };
+    const record = { event_id: 'ev-vec', user_id: 'u-vec', merchant_id: 'm1', ts_ms: t0 + 5, score: 0.75, decision: 'review', reasons: ['new_device'], features, model_version: 'v1' };
+    await sink.perform([{ type: 'upsert', sink: 'risk_scores_by_event', row: record }, { type: 'upsert', sink: 'risk_scores_by_user', row: record }]);
+    const raw = await client.execute('SELECT features, features_v FROM risk_scores_by_event WHERE event_id = ?', ['ev-vec'], { prepare: true });
+    expect(raw.first().features).toBeNull(); // the map column is not written any more
+    expect((raw.first().features_v as Buffer).length).toBe(2 + 8 * 16);
+    // A row as migration 001 wrote it: the map, no vector.
+    await client.execute(
+      'INSERT INTO risk_scores_by_event (event_id, user_id, merchant_id, ts_ms, score, decision, reasons, features, model_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ['ev-map', 'u-map', 'm1', t0, 0.1, 'allow', [], { amount: 3 }, 'v0'], { prepare: true },
+    );
+    const noLive = { latestForUser: async () => null, forEvent: async () => null } as unknown as LiveScoreReader;
+    const reader = new StoreLookupReader({ ...config.cassandra, contactPoints: config.cassandra.contactPoints, keyspace, live: noLive });
+    try {
+      expect(await reader.scoreByEvent('ev-vec')).toMatchObject({ event_id: 'ev-vec', score: 0.75, reasons: ['new_device'], features });
+      expect(await reader.latestUserScore('u-vec')).toMatchObject({ event_id: 'ev-vec', features });
+      expect((await reader.scoreByEvent('ev-map'))?.features).toEqual({ amount: 3 });
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('refuses, as a non-retriable sink failure, a score whose features it cannot encode', async () => {
+    const bad = { ...(score('u-bad', 1) as { row: Record<string, unknown> }).row, features: { amount: 1, not_a_feature: 2 } };
+    await expect(sink.perform([{ type: 'upsert', sink: 'risk_scores_by_user', row: bad }])).rejects.toMatchObject({ code: 'SINK_FAILED', retriable: false });
+    const rs = await client.execute('SELECT user_id FROM risk_scores_by_user WHERE user_id = ?', ['u-bad'], { prepare: true });
+    expect(rs.rows).toHaveLength(0);
   });
 });

@@ -1,6 +1,7 @@
 import cassandra from 'cassandra-driver';
 import type { LookupReader, MerchantStatsOut, StoredScore, WindowQuery, WindowRowOut } from '../../api/lookup/ports.ts';
 import type { LiveScoreReader } from '../redis/live-scores.ts';
+import { decodeFeatureVector } from './feature-vector.ts';
 
 const { Client, types } = cassandra;
 
@@ -72,9 +73,11 @@ export class StoreLookupReader implements LookupReader {
   }
 }
 
+/** Rows written since migration 002 carry `features_v`; older ones the `features` map. */
 function toScore(r: cassandra.types.Row): StoredScore {
-  const features: Record<string, number> = {};
-  for (const [k, v] of Object.entries((r.features ?? {}) as Record<string, number>)) features[k] = Number(v);
+  let features: Record<string, number> = {};
+  if (r.features_v) features = decodeFeatureVector(r.features_v as Buffer);
+  else for (const [k, v] of Object.entries((r.features ?? {}) as Record<string, number>)) features[k] = Number(v);
   return {
     event_id: r.event_id, user_id: r.user_id, merchant_id: r.merchant_id, ts_ms: Number(r.ts_ms), score: r.score,
     decision: r.decision, reasons: (r.reasons ?? []) as string[], features, model_version: r.model_version,

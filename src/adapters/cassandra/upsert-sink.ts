@@ -3,7 +3,7 @@ import type { OutputEffect } from '../../runtime/actor.ts';
 import { ErrorCodes, RiskstreamError } from '../../runtime/errors.ts';
 import type { EffectSink } from '../../runtime/sink.ts';
 import { TABLES } from './tables.ts';
-import { type BoundRow, groupWrites } from './write-groups.ts';
+import { type BoundRow, DEFAULT_LIMITS, groupWrites, type WriteGroupLimits } from './write-groups.ts';
 
 const { Client, types } = cassandra;
 
@@ -11,8 +11,10 @@ export interface CassandraSinkOptions {
   readonly contactPoints: readonly string[];
   readonly localDataCenter: string;
   readonly keyspace: string;
-  /** Requests (single INSERTs or single-partition batches) in flight at once per drain. */
+  /** Requests (single INSERTs or batches) in flight at once per drain. */
   readonly concurrency?: number;
+  /** Batch limits (see write-groups.ts). */
+  readonly batchLimits?: WriteGroupLimits;
 }
 
 /**
@@ -23,6 +25,8 @@ export interface CassandraSinkOptions {
 export class CassandraUpsertSink implements EffectSink {
   readonly #client: cassandra.Client;
   readonly #concurrency: number;
+  readonly #keyspace: string;
+  readonly #limits: WriteGroupLimits;
 
   constructor(options: CassandraSinkOptions) {
     this.#client = new Client({
@@ -32,6 +36,8 @@ export class CassandraUpsertSink implements EffectSink {
       queryOptions: { consistency: types.consistencies.localQuorum, prepare: true },
     });
     this.#concurrency = options.concurrency ?? 64;
+    this.#keyspace = options.keyspace;
+    this.#limits = options.batchLimits ?? DEFAULT_LIMITS;
   }
 
   /** The driver, for read paths in the same process (lookup API). */
@@ -40,29 +46,35 @@ export class CassandraUpsertSink implements EffectSink {
   }
 
   /**
-   * Writes every upsert of a drain: rows of one table and partition key as one unlogged
-   * single-partition batch, the others as single INSERTs (see write-groups.ts), all tables at
-   * once with at most `concurrency` requests in flight.
+   * Writes every upsert of a drain: rows owned by the same replicas as unlogged batches, a row
+   * alone as a single INSERT (see write-groups.ts), at most `concurrency` requests in flight.
    */
   async perform(effects: readonly OutputEffect[]): Promise<void> {
+    // Routing needs the token map, which the driver loads on connecting (a no-op once connected).
+    if (effects.some((e) => e.type === 'upsert')) await this.#connect();
     const rows: BoundRow[] = [];
     for (const effect of effects) {
       if (effect.type !== 'upsert') continue;
       const table = TABLES[effect.sink];
       if (!table) throw new RiskstreamError(ErrorCodes.sinkFailed, `no Cassandra table for sink "${effect.sink}"`);
-      const params = [...table.params(effect.row), types.Long.fromNumber(table.timestampMicros(effect.row))];
-      rows.push({ table: effect.sink, partitionKey: table.partitionKey(effect.row), params });
+      let params: unknown[];
+      try {
+        params = [...table.params(effect.row), types.Long.fromNumber(table.timestampMicros(effect.row))];
+      } catch (err) {
+        // A row the mapping cannot encode (e.g. a feature missing from FEATURE_NAMES) is a bug.
+        throw new RiskstreamError(ErrorCodes.sinkFailed, `cannot encode a ${effect.sink} row: ${(err as Error).message}`, { cause: err });
+      }
+      rows.push({ table: effect.sink, route: this.#route(table.partitionKey(effect.row)), params });
     }
-    const groups = groupWrites(rows);
+    const groups = groupWrites(rows, this.#limits);
     let next = 0;
     let failed = false;
     const lane = async () => {
       while (!failed && next < groups.length) {
         const group = groups[next++]!;
-        const cql = TABLES[group[0]!.table]!.cql;
         try {
-          if (group.length === 1) await this.#client.execute(cql, group[0]!.params as unknown[], { prepare: true });
-          else await this.#client.batch(group.map((row) => ({ query: cql, params: row.params as unknown[] })), { prepare: true, logged: false });
+          if (group.length === 1) await this.#client.execute(TABLES[group[0]!.table]!.cql, group[0]!.params as unknown[], { prepare: true });
+          else await this.#client.batch(group.map((row) => ({ query: TABLES[row.table]!.cql, params: row.params as unknown[] })), { prepare: true, logged: false });
         } catch (err) {
           failed = true; // the whole drain is retried: stop starting requests
           throw err;
@@ -74,6 +86,26 @@ export class CassandraUpsertSink implements EffectSink {
     } catch (err) {
       throw new RiskstreamError(ErrorCodes.cassandraUnavailable, `Cassandra upsert failed: ${(err as Error).message}`, { retriable: true, cause: err });
     }
+  }
+
+  async #connect(): Promise<void> {
+    try {
+      await this.#client.connect();
+    } catch (err) {
+      throw new RiskstreamError(ErrorCodes.cassandraUnavailable, `Cassandra connect failed: ${(err as Error).message}`, { retriable: true, cause: err });
+    }
+  }
+
+  /**
+   * The replicas owning a partition (every table's partition key is one text column, whose
+   * routing key is its UTF-8 bytes), as a group id; '' when the token map is not known, which
+   * only costs locality (the coordinator forwards), never correctness.
+   */
+  #route(partitionKey: string): string {
+    const replicas = this.#client.getReplicas(this.#keyspace, Buffer.from(partitionKey, 'utf8'));
+    if (!replicas || replicas.length === 0) return '';
+    if (replicas.length === 1) return replicas[0]!.address;
+    return replicas.map((h) => h.address).sort().join(',');
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,4 @@
+import { decodeFeatureVector } from '../../../src/adapters/cassandra/feature-vector.ts';
 import type { DeadLetter } from '../../../src/runtime/dead-letter.ts';
 import { TopicBase } from '../../../src/provision/topics.ts';
 import {
@@ -175,7 +176,7 @@ async function checkUsers(world: PipelineWorld, pass: ReturnType<typeof partitio
 
   const decisions: Record<string, number> = {};
   let scored = 0;
-  const cql = 'SELECT event_id, user_id, score, decision, features FROM risk_scores_by_event';
+  const cql = 'SELECT event_id, user_id, score, decision, features_v FROM risk_scores_by_event';
   for await (const row of world.rows(cql)) {
     scored += 1;
     const id = row.event_id as string;
@@ -185,8 +186,9 @@ async function checkUsers(world: PipelineWorld, pass: ReturnType<typeof partitio
     if (!f || accepted.get(id)?.user_id !== row.user_id) bad.add('scores', `score for ${id} (user ${row.user_id}) not expected`);
     const score = row.score as number;
     if (!(score >= 0 && score <= 1) || !['allow', 'review', 'block'].includes(decision)) bad.add('scores', `${id}: score ${score}, ${decision}`);
-    const diff = f ? featureDiff(row.features as Record<string, number>, f) : [];
-    if (diff.length > 0) bad.add('features', `${id}: ${diff.map((n) => `${n} ${(row.features as Record<string, number>)[n]} vs ${f![n]}`).join(', ')}`);
+    const got = row.features_v ? decodeFeatureVector(row.features_v as Buffer) : {};
+    const diff = f ? featureDiff(got, f) : [];
+    if (diff.length > 0) bad.add('features', `${id}: ${diff.map((n) => `${n} ${got[n]} vs ${f![n]}`).join(', ')}`);
   }
   if (scored !== accepted.size) bad.add('scores', `${scored} scores by event for ${accepted.size} accepted events`);
   let byUserRows = 0;

@@ -1,20 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { type BoundRow, estimateBytes, groupWrites } from '../../../../src/adapters/cassandra/write-groups.ts';
 
-const row = (table: string, partitionKey: string, n: number, pad = 0): BoundRow => ({ table, partitionKey, params: [partitionKey, n, 'x'.repeat(pad)] });
+const row = (table: string, route: string, n: number, pad = 0): BoundRow => ({ table, route, params: [`k${n}`, n, 'x'.repeat(pad)] });
 
 describe('groupWrites', () => {
-  it('puts rows of one table and partition key together, in drain order, and never mixes partitions or tables', () => {
-    const rows = [row('w', 'm1', 1), row('w', 'm2', 2), row('w', 'm1', 3), row('s', 'm1', 4), row('w', 'm2', 5)];
+  it('puts rows of one route together whatever their table, in drain order, and never mixes routes', () => {
+    const rows = [row('w', 'a', 1), row('w', 'b', 2), row('s', 'a', 3), row('u', 'a', 4), row('w', 'b', 5)];
     const groups = groupWrites(rows);
-    expect(groups.map((g) => g.map((r) => r.params[1]))).toEqual([[1, 3], [2, 5], [4]]);
-    for (const g of groups) {
-      expect(new Set(g.map((r) => `${r.table}/${r.partitionKey}`)).size).toBe(1);
-    }
+    expect(groups.map((g) => g.map((r) => r.params[1]))).toEqual([[1, 3, 4], [2, 5]]);
+    for (const g of groups) expect(new Set(g.map((r) => r.route)).size).toBe(1);
   });
 
   it('keeps every row exactly once and cuts groups at the row and byte limits', () => {
-    const rows = Array.from({ length: 25 }, (_, i) => row('w', `m${i % 2}`, i, 100));
+    const rows = Array.from({ length: 25 }, (_, i) => row('w', `r${i % 2}`, i, 100));
     const groups = groupWrites(rows, { maxBytes: 500, maxRows: 3 });
     expect(groups.flat().map((r) => r.params[1]).sort((a, b) => Number(a) - Number(b))).toEqual(rows.map((r) => r.params[1]));
     for (const g of groups) {
@@ -26,7 +24,7 @@ describe('groupWrites', () => {
   });
 
   it('sends a row larger than the byte limit alone', () => {
-    const groups = groupWrites([row('w', 'm1', 1, 10_000), row('w', 'm1', 2), row('w', 'm1', 3)], { maxBytes: 1_000, maxRows: 64 });
+    const groups = groupWrites([row('w', 'a', 1, 10_000), row('w', 'a', 2), row('w', 'a', 3)], { maxBytes: 1_000, maxRows: 64 });
     expect(groups.map((g) => g.map((r) => r.params[1]))).toEqual([[1], [2, 3]]);
   });
 
