@@ -70,7 +70,7 @@ export interface ReplayResult {
 }
 
 /** A stable partition per merchant (any fixed hash will do: one merchant → one partition). */
-function partitionOf(key: string, partitions: number): number {
+export function partitionOf(key: string, partitions: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i += 1) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
   return (h >>> 0) % partitions;
