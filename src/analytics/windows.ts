@@ -18,7 +18,7 @@
  * pruned when windows close, so the state holds about (windowMs + lateness) / paneMs panes.
  * Each function validates before it mutates, so a throw leaves the state untouched.
  */
-import { type Hll, hllAdd, hllCount, hllEmpty, hllMerge } from './hll.ts';
+import { type Hll, hllAdd, hllEmpty, hllUnionCount } from './hll.ts';
 import { amountToUnits, unitsToAmount } from './money.ts';
 
 /** Window geometry; build it with {@link resolveWindowConfig}. */
@@ -160,27 +160,36 @@ export function dueWindowEnds(state: WindowState, watermark: number, cfg: Window
  * by status. Returns [] for a window without data.
  */
 export function materialiseWindow(state: WindowState, start: number, cfg: WindowConfig): WindowRow[] {
-  const acc = new Map<string, { cnt: number; sumUnits: number; sketches: Hll[] }>();
+  // Plain object and arrays: this runs for every window that closes (several per event on a
+  // sparse stream), so no Map, and no sketch merge when one pane holds the status (the common case).
+  const acc: Record<string, { cnt: number; sumUnits: number; sketches: Hll[] }> = {};
+  const statuses: string[] = [];
   for (let ps = start; ps < start + cfg.windowMs; ps += cfg.paneMs) {
-    const byStatus = state.panes[String(ps)];
+    const byStatus = state.panes[ps];
     if (byStatus === undefined) continue;
-    for (const [status, pane] of Object.entries(byStatus)) {
-      const a = acc.get(status) ?? { cnt: 0, sumUnits: 0, sketches: [] };
-      acc.set(status, a);
+    for (const status in byStatus) {
+      const pane = byStatus[status] as PaneAgg;
+      const a = acc[status];
+      if (a === undefined) {
+        acc[status] = { cnt: pane.cnt, sumUnits: pane.sumUnits, sketches: [pane.users] };
+        statuses.push(status);
+        continue;
+      }
       a.cnt += pane.cnt;
       a.sumUnits += pane.sumUnits;
       a.sketches.push(pane.users);
     }
   }
-  return [...acc.keys()].sort().map((status) => {
-    const a = acc.get(status) as { cnt: number; sumUnits: number; sketches: Hll[] };
+  if (statuses.length > 1) statuses.sort();
+  return statuses.map((status) => {
+    const a = acc[status] as { cnt: number; sumUnits: number; sketches: Hll[] };
     return {
       window_start: start,
       window_end: start + cfg.windowMs,
       status,
       cnt: a.cnt,
       sum_amount: unitsToAmount(a.sumUnits),
-      n_users: hllCount(hllMerge(...a.sketches)),
+      n_users: hllUnionCount(a.sketches),
     };
   });
 }
