@@ -105,7 +105,11 @@ export function nextClose(state: MerchantState, config: MerchantActorConfig): nu
 }
 
 function windowEffects(merchantId: string, row: WindowRow): Effect[] {
-  const fullRow = { merchant_id: merchantId, ...row, final: true };
+  // Written field by field (not spread): one per closed window, several per event on a sparse stream.
+  const fullRow = {
+    merchant_id: merchantId, window_start: row.window_start, window_end: row.window_end, status: row.status,
+    cnt: row.cnt, sum_amount: row.sum_amount, n_users: row.n_users, final: true,
+  };
   return [
     { type: 'upsert', sink: MERCHANT_WINDOWS_SINK, row: fullRow },
     { type: 'emit', topic: 'merchant.windows', key: `${merchantId}:${row.window_start}:${row.status}`, value: JSON.stringify(fullRow) },
