@@ -32,14 +32,4 @@ describe('LiveScoreSink on the local stack', () => {
     for (const id of ['e0', 'e1', 'e2', 'e3', 'a', 'b', 'c']) expect(await reader.forEvent(id)).toMatchObject({ event_id: id });
     expect(await redis.ttl(`${prefix}:live:user:u1`)).toBeGreaterThan(0);
   });
-
-  it('stores the JSON a row carries as is (the user actor\'s rows), ordered by the row\'s keys', async () => {
-    const json = (id: string, ts: number) => JSON.stringify({ event_id: id, user_id: 'u9', merchant_id: 'm1', ts_ms: ts, score: 0.5, features: { amount: 1 } });
-    const row = (id: string, ts: number): OutputEffect => ({ type: 'upsert', sink: 'live_scores', row: { user_id: 'u9', event_id: id, ts_ms: ts, json: json(id, ts) } });
-    await sink.perform([row('j2', 2_000), row('j1', 1_000)]);
-    expect(await redis.get(`${prefix}:live:user:u9`)).toBe(json('j2', 2_000));
-    expect(await redis.get(`${prefix}:live:event:j1`)).toBe(json('j1', 1_000));
-    await sink.perform([score('u9', 'j0', 500)]); // an older record-shaped row does not win
-    expect(await reader.latestForUser('u9')).toMatchObject({ event_id: 'j2', features: { amount: 1 } });
-  });
 });

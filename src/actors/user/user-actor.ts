@@ -40,18 +40,6 @@ export type ScoreRecord = {
 };
 
 /**
- * Row of a `live_scores` upsert: what the sink orders by (user, then the newest by ts_ms and
- * event_id) and `json`, the ScoreRecord JSON it stores. Rows of older outbox entries are whole
- * ScoreRecords without `json`; the sink serialises those itself.
- */
-export type LiveScoreRow = {
-  readonly user_id: string;
-  readonly event_id: string;
-  readonly ts_ms: number;
-  readonly json: string;
-};
-
-/**
  * The user actor: one per user_id, fed by payments.events.by-user. For every accepted event it
  * updates the user's rolling features (velocity, novelty, amount z-score, failure streak), scores
  * the event with the current logistic-regression model and returns the score as effects:
@@ -79,14 +67,11 @@ export function userActor(config: UserActorConfig, scoring: ScoringContext): Act
         features,
         model_version: result.modelVersion,
       };
-      // The record is serialised once: the same JSON is the risk.scores value and the stored
-      // live score, so the live-score sink does not serialise it again (see LiveScoreRow).
       const value = JSON.stringify(record);
-      const live: LiveScoreRow = { user_id: record.user_id, event_id: record.event_id, ts_ms: record.ts_ms, json: value };
       const effects: Effect[] = [
         { type: 'upsert', sink: 'risk_scores_by_user', row: record },
         { type: 'upsert', sink: 'risk_scores_by_event', row: record },
-        { type: 'upsert', sink: LIVE_SCORES_SINK, row: live },
+        { type: 'upsert', sink: LIVE_SCORES_SINK, row: record },
         { type: 'emit', topic: 'risk.scores', key: event.user_id, value },
       ];
       if (record.decision !== 'allow') effects.push({ type: 'emit', topic: 'risk.alerts', key: event.user_id, value });

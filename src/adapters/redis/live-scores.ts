@@ -9,9 +9,7 @@ import type { EffectSink } from '../../runtime/sink.ts';
  *   <prefix>:live:user:<user_id>    string  latest ScoreRecord JSON of the user (by event time)
  *   <prefix>:live:event:<event_id>  string  ScoreRecord JSON of that event
  *
- * Both expire after `ttlSeconds`. An upsert's row is `{user_id, event_id, ts_ms, json}` (json: the
- * ScoreRecord JSON, stored as is), or, from outbox entries of earlier versions, the ScoreRecord
- * itself (stored as its JSON). "Latest" is by event time: the Lua below only replaces a
+ * Both expire after `ttlSeconds`. "Latest" is by event time: the Lua below only replaces a
  * user's record with one of a later (ts_ms, event_id), so an outbox re-drain after a crash
  * cannot roll a user back to an older score.
  */
@@ -70,10 +68,8 @@ export class LiveScoreSink implements EffectSink {
     let n = 0;
     for (const effect of effects) {
       if (effect.type !== 'upsert') continue;
-      const row = effect.row as ScoreKey & { json?: unknown };
-      // The user actor hands over the record's JSON (LiveScoreRow); a row from an outbox entry
-      // written before it did is the record itself.
-      const json = typeof row.json === 'string' ? row.json : JSON.stringify(row);
+      const row = effect.row as ScoreKey;
+      const json = JSON.stringify(row);
       (pipeline as unknown as Redis).set(liveEventKey(this.#prefix, row.event_id), json, 'EX', this.#ttlSeconds);
       const current = latest.get(row.user_id);
       if (!current || isNewer(row, current.row)) latest.set(row.user_id, { row, json });
