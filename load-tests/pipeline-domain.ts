@@ -75,7 +75,7 @@ function sinkWork(effects: readonly OutputEffect[]): number {
   let bytes = 0;
   for (const e of effects) {
     if (e.type === 'emit') bytes += Buffer.byteLength(e.key) + Buffer.byteLength(e.value);
-    else if (e.sink === LIVE_SCORES_SINK) bytes += typeof e.row.json === 'string' ? e.row.json.length : JSON.stringify(e.row).length;
+    else if (e.sink === LIVE_SCORES_SINK) bytes += JSON.stringify(e.row).length;
   }
   return bytes;
 }
