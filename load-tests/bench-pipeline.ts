@@ -10,7 +10,10 @@
  * 1. replay   pre-fill payments.events with generated traffic (--events over --period-hours of
  *             event time, the generator's default density), then one merchant and one user
  *             worker (child processes) read it all; events/s until every event is scored
- *             (load-tests/pipeline-replay.ts). Target ≥ 30,000 events/s.
+ *             (load-tests/pipeline-replay.ts). Target ≥ 30,000 events/s. The default traffic
+ *             is sparse in event time (~1.75 events/s over 48 h, up to 500 merchants), so each
+ *             event closes ~3.5 final windows; the report states the density next to the rates.
+ *             The workers' own CPU without the stack: load-tests/pipeline-domain.ts.
  * 2. latency  API + merchant + user workers; open loop at --latency-rate through
  *             /v1/events/batch; scheduled send → score visible through GET /v1/scores/:eventId
  *             for a sample (load-tests/pipeline-latency.ts). Target p99 ≤ 50 ms.

@@ -65,12 +65,16 @@ export interface ReplayResult {
   readonly cpuMicrosPerEvent: Record<string, number>;
   readonly workerConcurrency: number;
   readonly periodHours: number;
+  /** Merchants in the generated traffic (with periodHours: the traffic's event-time density). */
+  readonly merchants: number;
+  /** Generated records per second of event time. */
+  readonly eventsPerEventTimeSecond: number;
   /** Final merchant windows per record: the traffic's sparsity decides it (each one is a Cassandra row and a Kafka record). */
   readonly windowsPerEvent: number;
 }
 
 /** A stable partition per merchant (any fixed hash will do: one merchant → one partition). */
-function partitionOf(key: string, partitions: number): number {
+export function partitionOf(key: string, partitions: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i += 1) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
   return (h >>> 0) % partitions;
@@ -102,7 +106,7 @@ async function fill(world: BenchWorld, options: ReplayOptions, logger: Logger) {
     topic, groupId: world.readerGroup('raw'), expected: records.length, partitionsConsumedConcurrently: options.concurrency,
     maxBytesPerPartition: 1024 * 1024, timeoutMs: 120_000,
   });
-  return { records: records.length, generateSeconds, prefillSeconds, rawEventsPerSecond: raw.events / ((raw.doneAtMs - raw.firstAtMs) / 1000) };
+  return { records: records.length, merchants: traffic.options.merchants, generateSeconds, prefillSeconds, rawEventsPerSecond: raw.events / ((raw.doneAtMs - raw.firstAtMs) / 1000) };
 }
 
 const rate = (records: number, ms: number): StageRate => ({ records, seconds: round(ms / 1000), eventsPerSecond: Math.round(records / (ms / 1000)) });
@@ -160,6 +164,7 @@ export async function runReplay(world: BenchWorld, options: ReplayOptions, logge
     maxUserBacklog, counts: { byUser: byUser!, scores: scores!, alerts: alerts!, windows: windows!, dlqLate: dlqLate!, dlqInvalid: dlqInvalid!, dlqProcessing: dlqProcessing! },
     scoresMatchByUser: scores === byUser, prefillSeconds: round(filled.prefillSeconds), generateSeconds: round(filled.generateSeconds),
     rawConsumeEventsPerSecond: Math.round(filled.rawEventsPerSecond), progress, cpu: cpuReport, cpuMicrosPerEvent: microsPerEvent(cpuReport, filled.records), workerConcurrency: options.concurrency,
-    periodHours: options.periodHours, windowsPerEvent: round(windows! / filled.records),
+    periodHours: options.periodHours, merchants: filled.merchants, eventsPerEventTimeSecond: round(filled.records / (options.periodHours * 3600)),
+    windowsPerEvent: round(windows! / filled.records),
   };
 }

@@ -45,6 +45,18 @@ function perEventLine(micros: Record<string, number>): string {
   return `${parts.map(([name, us]) => `${name} ${us}`).join(', ')} µs; ${total} µs in all (the services' share includes other clients' work)`;
 }
 
+/**
+ * How dense the replayed traffic is in event time, which decides the merchant's output per
+ * event: a final window is written per merchant, status and slide that holds data, so a sparse
+ * stream (few events per merchant and minute) writes several windows per event, and a production
+ * stream of thousands of events per second far less than one.
+ */
+function densityLine(replay: NonNullable<PipelineBenchReport['replay']>): string {
+  const perSecond = replay.eventsPerEventTimeSecond;
+  const perMerchantMinute = (perSecond * 60) / replay.merchants;
+  return `${perSecond} events per second of event time (${fmt(replay.events)} records over ${replay.periodHours} h, ${fmt(replay.merchants)} merchants: ${perMerchantMinute.toFixed(3)} events per merchant and minute), so each event closes ${replay.windowsPerEvent} final windows; read per-event costs with that in mind: a stream of thousands of events/s closes far less than one window per event`;
+}
+
 function rows(r: PipelineBenchReport): [string, string][] {
   const out: [string, string][] = [];
   const { replay, latency, lookup } = r;
@@ -54,6 +66,7 @@ function rows(r: PipelineBenchReport): [string, string][] {
       ['replay stages', `merchant ${fmt(replay.merchant.eventsPerSecond)}/s (${replay.merchant.seconds} s), user ${fmt(replay.user.eventsPerSecond)}/s (${fmt(replay.user.records)} records, ${replay.user.seconds} s); user backlog max ${fmt(replay.maxUserBacklog)}; one worker per pipeline, --concurrency ${replay.workerConcurrency}`],
       ['replay incl. start-up', `${fmt(replay.eventsPerSecondInclStartup)} events/s (start-up and group joins ${replay.startupSeconds} s); raw kafkajs consume of the same topic ${fmt(replay.rawConsumeEventsPerSecond)}/s`],
       ['replay outputs', `${fmt(replay.counts.byUser)} re-keyed, ${fmt(replay.counts.scores)} scores (${replay.scoresMatchByUser ? 'one per accepted event' : 'MISMATCH'}), ${fmt(replay.counts.alerts)} alerts, ${fmt(replay.counts.windows)} final windows (${replay.windowsPerEvent} per record; traffic over ${replay.periodHours} h of event time), DLQ late ${fmt(replay.counts.dlqLate)} / invalid ${fmt(replay.counts.dlqInvalid)} / failed ${fmt(replay.counts.dlqProcessing)}`],
+      ['replay data density', densityLine(replay)],
       ['replay CPU (cores)', cpuLine(replay.cpu)],
       ['replay CPU per event', perEventLine(replay.cpuMicrosPerEvent)],
     );

@@ -223,6 +223,12 @@ export function hllCount(s: Hll): number {
   return Math.round(estimateFromRegisters(hllRegisters(s)));
 }
 
+/** Estimated distinct count of the union of sketches: {@link hllCount} of their merge, without merging one. */
+export function hllUnionCount(sketches: readonly Hll[]): number {
+  if (sketches.length === 1) return hllCount(sketches[0] as Hll);
+  return hllCount(hllMerge(...sketches));
+}
+
 /** Deep copy (a sketch shares no mutable structure with its copy). */
 export function hllClone(s: Hll): Hll {
   return s.k === 's' ? { k: 's', h: s.h.slice() } : { k: 'd', r: s.r };

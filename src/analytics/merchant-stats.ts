@@ -131,12 +131,14 @@ export function rollingHour(state: MerchantStatsState): {
 function pruneMinutes(state: MerchantStatsState, from: number): void {
   if (state.minutesFrom === from) return;
   state.minutesFrom = from;
-  for (const [k, [n, f]] of Object.entries(state.minutes)) {
-    if (Number(k) < from) {
-      state.hour[0] -= n;
-      state.hour[1] -= f;
-      delete state.minutes[k];
-    }
+  // for…in, not Object.entries: this runs whenever the latest event enters a new minute, which
+  // on a sparse stream is nearly every event, and the entry arrays were pure garbage.
+  for (const k in state.minutes) {
+    if (Number(k) >= from) continue;
+    const [n, f] = state.minutes[k] as [number, number];
+    state.hour[0] -= n;
+    state.hour[1] -= f;
+    delete state.minutes[k];
   }
 }
 

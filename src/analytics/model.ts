@@ -150,28 +150,40 @@ export function modelInputs(model: RiskModel, features: Readonly<Record<string, 
 /**
  * Scores one event's features (read by name, so a model trained on a prefix of FEATURE_NAMES keeps
  * working after features are appended).
+ *
+ * One pass over the model's features, with the arithmetic of {@link modelInputs},
+ * {@link standardise} and the logit sum in the same order (so the score is bit-identical to
+ * composing them), and the reasons picked by insertion into a list of at most `maxReasons`
+ * instead of sorting every contribution: this runs once per payment.
  */
 export function score(
   model: RiskModel,
   features: Readonly<Record<string, number>>,
   maxReasons = 3,
 ): RiskScore {
-  const raw = modelInputs(model, features);
-  const zs = standardise(model, raw);
+  const names = model.featureNames;
   let logit = model.intercept;
-  const contributions = zs.map((zv, j) => {
+  // Best positive contributions so far, by contribution descending, ties by feature index.
+  const top: { j: number; c: number; zv: number; raw: number }[] = [];
+  for (let j = 0; j < names.length; j++) {
+    const name = names[j] as string;
+    const raw = features[name];
+    if (raw === undefined || !Number.isFinite(raw)) throw new RangeError(`feature ${name} is missing or not finite`);
+    const v = (applyTransform(model.transforms[j] ?? 'none', raw) - (model.means[j] as number)) / (model.stds[j] as number);
+    const zv = Math.max(-Z_CLIP, Math.min(Z_CLIP, v));
     const c = (model.weights[j] as number) * zv;
     logit += c;
-    return { j, c, zv };
-  });
+    if (!(c > 0) || maxReasons <= 0) continue;
+    if (top.length === maxReasons && c <= (top[top.length - 1] as { c: number }).c) continue;
+    let at = top.length;
+    while (at > 0 && c > (top[at - 1] as { c: number }).c) at--;
+    top.splice(at, 0, { j, c, zv, raw });
+    if (top.length > maxReasons) top.pop();
+  }
   const s = sigmoid(logit);
-  const reasons = contributions
-    .filter((x) => x.c > 0)
-    .sort((a, b) => b.c - a.c || a.j - b.j)
-    .slice(0, maxReasons)
-    .map(({ j, c, zv }) => {
-      const feature = model.featureNames[j] as string;
-      return { code: reasonCode(feature, zv), feature, value: raw[j] as number, contribution: c };
-    });
+  const reasons = top.map(({ j, c, zv, raw }) => {
+    const feature = names[j] as string;
+    return { code: reasonCode(feature, zv), feature, value: raw, contribution: c };
+  });
   return { score: s, decision: decide(s, model.thresholds), reasons, modelVersion: model.version };
 }

@@ -18,7 +18,7 @@
  * pruned when windows close, so the state holds about (windowMs + lateness) / paneMs panes.
  * Each function validates before it mutates, so a throw leaves the state untouched.
  */
-import { type Hll, hllAdd, hllCount, hllEmpty, hllMerge } from './hll.ts';
+import { type Hll, hllAdd, hllEmpty, hllUnionCount } from './hll.ts';
 import { amountToUnits, unitsToAmount } from './money.ts';
 
 /** Window geometry; build it with {@link resolveWindowConfig}. */
@@ -132,19 +132,23 @@ export function addEvent(state: WindowState, ev: WindowEvent, cfg: WindowConfig)
   return 'added';
 }
 
-/** Ends of windows overlapping pane ps, ascending. */
-function windowEndsOfPane(ps: number, cfg: WindowConfig): number[] {
-  // pane [ps, ps+paneMs) lies inside [s, s+W) iff s ≤ ps and s + W ≥ ps + paneMs
-  const ends: number[] = [];
-  const first = nextSlideAfter(ps + cfg.paneMs - cfg.windowMs - 1, cfg);
-  for (let s = first; s <= ps; s += cfg.slideMs) ends.push(s + cfg.windowMs);
-  return ends;
+/** The panes holding data, by start ascending (one listing per close, not a key lookup per pane and window). */
+type PaneList = readonly { readonly start: number; readonly byStatus: Record<string, PaneAgg> }[];
+
+function paneList(state: WindowState): PaneList {
+  const list: { start: number; byStatus: Record<string, PaneAgg> }[] = [];
+  for (const key in state.panes) list.push({ start: Number(key), byStatus: state.panes[key] as Record<string, PaneAgg> });
+  return list.sort((x, y) => x.start - y.start);
 }
 
-function windowEnds(state: WindowState, cfg: WindowConfig, keep: (end: number) => boolean): number[] {
+/** Ends of windows holding data that `keep` accepts, ascending. */
+function windowEnds(list: PaneList, cfg: WindowConfig, keep: (end: number) => boolean): number[] {
   const ends = new Set<number>();
-  for (const key of Object.keys(state.panes)) {
-    for (const e of windowEndsOfPane(Number(key), cfg)) if (keep(e)) ends.add(e);
+  for (const { start: ps } of list) {
+    // pane [ps, ps+paneMs) lies inside [s, s+W) iff s ≤ ps and s + W ≥ ps + paneMs
+    for (let s = nextSlideAfter(ps + cfg.paneMs - cfg.windowMs - 1, cfg); s <= ps; s += cfg.slideMs) {
+      if (keep(s + cfg.windowMs)) ends.add(s + cfg.windowMs);
+    }
   }
   return [...ends].sort((a, b) => a - b);
 }
@@ -152,7 +156,7 @@ function windowEnds(state: WindowState, cfg: WindowConfig, keep: (end: number) =
 /** Ends of windows that hold data, are not yet emitted and are final at `watermark`, ascending. */
 export function dueWindowEnds(state: WindowState, watermark: number, cfg: WindowConfig): number[] {
   const closed = state.closedThrough;
-  return windowEnds(state, cfg, (e) => e <= watermark && (closed === null || e > closed));
+  return windowEnds(paneList(state), cfg, (e) => e <= watermark && (closed === null || e > closed));
 }
 
 /**
@@ -160,29 +164,47 @@ export function dueWindowEnds(state: WindowState, watermark: number, cfg: Window
  * by status. Returns [] for a window without data.
  */
 export function materialiseWindow(state: WindowState, start: number, cfg: WindowConfig): WindowRow[] {
-  const acc = new Map<string, { cnt: number; sumUnits: number; sketches: Hll[] }>();
-  for (let ps = start; ps < start + cfg.windowMs; ps += cfg.paneMs) {
-    const byStatus = state.panes[String(ps)];
-    if (byStatus === undefined) continue;
-    for (const [status, pane] of Object.entries(byStatus)) {
-      const a = acc.get(status) ?? { cnt: 0, sumUnits: 0, sketches: [] };
-      acc.set(status, a);
-      a.cnt += pane.cnt;
-      a.sumUnits += pane.sumUnits;
-      a.sketches.push(pane.users);
+  return rowsOfWindows(paneList(state), [start + cfg.windowMs], cfg);
+}
+
+/**
+ * Rows of the windows ending at `ends` (ascending), in that order, each window's statuses sorted.
+ * One forward sweep over the sorted panes; plain objects, and no sketch merge when a single pane
+ * holds the status (the common case): this runs for every window that closes, several per event
+ * on a sparse stream.
+ */
+function rowsOfWindows(list: PaneList, ends: readonly number[], cfg: WindowConfig): WindowRow[] {
+  const rows: WindowRow[] = [];
+  let lo = 0;
+  for (const end of ends) {
+    const start = end - cfg.windowMs;
+    while (lo < list.length && (list[lo] as PaneList[number]).start < start) lo++;
+    const acc: Record<string, { cnt: number; sumUnits: number; sketches: Hll[] }> = {};
+    const statuses: string[] = [];
+    for (let j = lo; j < list.length && (list[j] as PaneList[number]).start < end; j++) {
+      const byStatus = (list[j] as PaneList[number]).byStatus;
+      for (const status in byStatus) {
+        const pane = byStatus[status] as PaneAgg;
+        const a = acc[status];
+        if (a === undefined) {
+          acc[status] = { cnt: pane.cnt, sumUnits: pane.sumUnits, sketches: [pane.users] };
+          statuses.push(status);
+          continue;
+        }
+        a.cnt += pane.cnt;
+        a.sumUnits += pane.sumUnits;
+        a.sketches.push(pane.users);
+      }
+    }
+    if (statuses.length > 1) statuses.sort();
+    for (const status of statuses) {
+      const a = acc[status] as { cnt: number; sumUnits: number; sketches: Hll[] };
+      rows.push({
+        window_start: start, window_end: end, status, cnt: a.cnt, sum_amount: unitsToAmount(a.sumUnits), n_users: hllUnionCount(a.sketches),
+      });
     }
   }
-  return [...acc.keys()].sort().map((status) => {
-    const a = acc.get(status) as { cnt: number; sumUnits: number; sketches: Hll[] };
-    return {
-      window_start: start,
-      window_end: start + cfg.windowMs,
-      status,
-      cnt: a.cnt,
-      sum_amount: unitsToAmount(a.sumUnits),
-      n_users: hllCount(hllMerge(...a.sketches)),
-    };
-  });
+  return rows;
 }
 
 /** Drops panes that no window still open after `closedThrough` contains. Returns how many. */
@@ -207,9 +229,9 @@ export function prunePanes(state: WindowState, cfg: WindowConfig): number {
 export function closeWindows(state: WindowState, watermark: number, cfg: WindowConfig): WindowRow[] {
   if (!Number.isFinite(watermark)) throw new RangeError(`watermark must be finite, got ${watermark}`);
   if (state.closedThrough !== null && watermark <= state.closedThrough) return [];
-  const rows: WindowRow[] = [];
-  for (const end of dueWindowEnds(state, watermark, cfg))
-    rows.push(...materialiseWindow(state, end - cfg.windowMs, cfg));
+  const closed = state.closedThrough;
+  const list = paneList(state);
+  const rows = rowsOfWindows(list, windowEnds(list, cfg, (e) => e <= watermark && (closed === null || e > closed)), cfg);
   state.closedThrough = watermark;
   prunePanes(state, cfg);
   return rows;
@@ -218,9 +240,6 @@ export function closeWindows(state: WindowState, watermark: number, cfg: WindowC
 /** Early (not yet final) values: every open window holding data, ordered like closeWindows. */
 export function liveWindowRows(state: WindowState, cfg: WindowConfig): WindowRow[] {
   const closed = state.closedThrough;
-  const rows: WindowRow[] = [];
-  for (const end of windowEnds(state, cfg, (e) => closed === null || e > closed)) {
-    rows.push(...materialiseWindow(state, end - cfg.windowMs, cfg));
-  }
-  return rows;
+  const list = paneList(state);
+  return rowsOfWindows(list, windowEnds(list, cfg, (e) => closed === null || e > closed), cfg);
 }

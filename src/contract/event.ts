@@ -20,6 +20,11 @@ export const STATUSES = ['authorized', 'captured', 'refunded', 'failed'] as cons
 export type PaymentStatus = (typeof STATUSES)[number];
 
 const CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
+
+/** True for an ISO 4217 code Intl knows (upper case). */
+export function isCurrencyCode(code: string): boolean {
+  return CURRENCIES.has(code);
+}
 /** User-assigned / grouping codes that Intl names but that are not countries. */
 const NOT_COUNTRIES: ReadonlySet<string> = new Set(['EU', 'EZ', 'UN', 'QO', 'ZZ']);
 
@@ -53,9 +58,12 @@ const id = (what: string) =>
     .regex(ID_PATTERN, { error: 'must match [A-Za-z0-9_.:-]' })
     .meta({ description: `${what}: 1-128 chars of [A-Za-z0-9_.:-]` });
 
+/** `[A-Za-z0-9_.:-]{1,64}`: a metadata key. */
+export const METADATA_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+
 const metadataKey = z
   .string()
-  .regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: 'metadata key must match [A-Za-z0-9_.:-]{1,64}' });
+  .regex(METADATA_KEY_PATTERN, { error: 'metadata key must match [A-Za-z0-9_.:-]{1,64}' });
 
 /** The event as a client sends it (HTTP body, or one NDJSON line). */
 export const eventInputSchema = z
@@ -72,7 +80,7 @@ export const eventInputSchema = z
     currency: z
       .string()
       .regex(/^[A-Za-z]{3}$/, { error: 'must be 3 letters (ISO 4217)' })
-      .refine((c) => CURRENCIES.has(c.toUpperCase()), { error: 'unknown ISO 4217 currency' })
+      .refine((c) => isCurrencyCode(c.toUpperCase()), { error: 'unknown ISO 4217 currency' })
       .optional()
       .meta({ description: 'ISO 4217; upper-cased; default USD' }),
     country: z

@@ -1,5 +1,6 @@
 import { ErrorCodes, RiskstreamError } from '../runtime/errors.ts';
 import { type IngestedEvent, type PaymentEvent, validateEvent } from './event.ts';
+import { cleanWireEvent } from './event-fast.ts';
 
 /**
  * Wire format of `payments.events` records (spec).
@@ -50,19 +51,32 @@ export function encodeEvent(event: PaymentEvent, ingestReceivedMs: number): Wire
  * Decodes and re-validates a record value with the same contract (a topic may have other
  * writers). Throws DECODE_FAILED (not JSON) or VALIDATION_FAILED (with the field errors in
  * the message); both are terminal, so the record goes to the DLQ.
+ *
+ * Records in the cleansed form the API writes take a cheaper, equally strict check
+ * (event-fast.ts); any other record gets the full validation, which cleanses it or rejects it.
  */
 export function decodeEvent(value: string | Uint8Array): IngestedEvent {
-  const text = typeof value === 'string' ? value : Buffer.from(value).toString('utf8');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(typeof value === 'string' ? value : utf8(value));
   } catch (cause) {
     throw new RiskstreamError(ErrorCodes.decodeFailed, 'payment event is not JSON', { cause });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new RiskstreamError(ErrorCodes.decodeFailed, 'payment event is not a JSON object');
   }
-  const { ingest_received_ms: stamp, ...rest } = parsed as Record<string, unknown>;
+  return cleanWireEvent(parsed as Record<string, unknown>) ?? validateWireEvent(parsed as Record<string, unknown>);
+}
+
+/** UTF-8 text of bytes without copying them first (Buffer.from(Uint8Array) would copy). */
+function utf8(bytes: Uint8Array): string {
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return buffer.toString('utf8');
+}
+
+/** The full validation of a decoded record (any writer's form): cleansed event, or a terminal error. */
+export function validateWireEvent(parsed: Readonly<Record<string, unknown>>): IngestedEvent {
+  const { ingest_received_ms: stamp, ...rest } = parsed;
   if (typeof stamp !== 'number' || !Number.isSafeInteger(stamp)) {
     throw new RiskstreamError(ErrorCodes.validationFailed, 'ingest_received_ms: expected integer');
   }

@@ -81,21 +81,23 @@ export function merchantActor(config: MerchantActorConfig): ActorType<MerchantSt
   };
 }
 
-/** End of the earliest open window (or open hour) holding data, or null. */
-function nextClose(state: MerchantState, config: MerchantActorConfig): number | null {
+/**
+ * End of the earliest open window (or open hour) holding data, or null. Runs after every timer
+ * fire, so each pane costs O(1): the windows holding pane p end at firstEnd(p), + slide, …,
+ * p + W; the earliest one after `closedThrough` is found by arithmetic, not by listing them.
+ */
+export function nextClose(state: MerchantState, config: MerchantActorConfig): number | null {
   const { windowMs, slideMs, paneMs } = config.windows;
   let best: number | null = null;
   const closed = state.windows.closedThrough ?? Number.NEGATIVE_INFINITY;
-  for (const key of Object.keys(state.windows.panes)) {
+  for (const key in state.windows.panes) {
     const pane = Number(key);
-    // Windows containing this pane end at s + W for slide multiples s in (pane + paneMs − W − 1, pane].
-    const firstStart = Math.floor((pane + paneMs - windowMs - 1) / slideMs + 1) * slideMs;
-    for (let s = firstStart; s <= pane; s += slideMs) {
-      const end = s + windowMs;
-      if (end > closed && (best === null || end < best)) best = end;
-    }
+    // Windows containing this pane start at slide multiples s in (pane + paneMs − W − 1, pane].
+    const firstEnd = Math.floor((pane + paneMs - windowMs - 1) / slideMs + 1) * slideMs + windowMs;
+    const end = firstEnd > closed ? firstEnd : firstEnd + (Math.floor((closed - firstEnd) / slideMs) + 1) * slideMs;
+    if (end <= pane + windowMs && (best === null || end < best)) best = end;
   }
-  for (const key of Object.keys(state.stats.openHours)) {
+  for (const key in state.stats.openHours) {
     const end = Number(key) + 3_600_000;
     if (best === null || end < best) best = end;
   }
@@ -103,7 +105,11 @@ function nextClose(state: MerchantState, config: MerchantActorConfig): number | 
 }
 
 function windowEffects(merchantId: string, row: WindowRow): Effect[] {
-  const fullRow = { merchant_id: merchantId, ...row, final: true };
+  // Written field by field (not spread): one per closed window, several per event on a sparse stream.
+  const fullRow = {
+    merchant_id: merchantId, window_start: row.window_start, window_end: row.window_end, status: row.status,
+    cnt: row.cnt, sum_amount: row.sum_amount, n_users: row.n_users, final: true,
+  };
   return [
     { type: 'upsert', sink: MERCHANT_WINDOWS_SINK, row: fullRow },
     { type: 'emit', topic: 'merchant.windows', key: `${merchantId}:${row.window_start}:${row.status}`, value: JSON.stringify(fullRow) },

@@ -1,4 +1,4 @@
-import kafkajs, { type Producer, type TopicMessages } from 'kafkajs';
+import kafkajs, { type ICustomPartitioner, type Producer, type TopicMessages } from 'kafkajs';
 import type { OutputEffect } from '../../runtime/actor.ts';
 import { ErrorCodes, RiskstreamError } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
@@ -57,7 +57,7 @@ export class KafkaEmitSink implements EffectSink {
   }
 
   #newProducer(): Producer {
-    return this.#kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    return this.#kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: javaCompatiblePartitioner });
   }
 
   async perform(effects: readonly OutputEffect[]): Promise<void> {
@@ -109,4 +109,64 @@ export class KafkaEmitSink implements EffectSink {
   async close(): Promise<void> {
     await this.#producer.disconnect();
   }
+}
+
+/**
+ * Kafka's Java default partitioner (murmur2 of the key's UTF-8 bytes, sign bit cleared, modulo
+ * the partition count), as kafkajs' DefaultPartitioner computes it, with 32-bit integer
+ * arithmetic instead of kafkajs' 64-bit Long objects and a Buffer per key: that partitioner was
+ * ~6% of the merchant worker's CPU (every window row and re-keyed event is an emit). The result
+ * must equal kafkajs' for every key (test/unit/adapters/kafka/emit-sink.test.ts checks it): a
+ * key that moved partition would split one user's events over two user actors' owners.
+ * Messages with an explicit partition keep it; keyless ones go round robin, as in kafkajs.
+ */
+export const javaCompatiblePartitioner: ICustomPartitioner = () => {
+  const counters: Record<string, number> = {};
+  return ({ topic, partitionMetadata, message }) => {
+    if (message.partition !== null && message.partition !== undefined) return message.partition;
+    if (message.key !== null && message.key !== undefined) {
+      return (murmur2(message.key) & 0x7fffffff) % partitionMetadata.length;
+    }
+    counters[topic] = ((counters[topic] ?? 0) + 1) | 0;
+    const available = partitionMetadata.filter((p) => p.leader >= 0);
+    const n = counters[topic] & 0x7fffffff;
+    return available.length > 0 ? (available[n % available.length] as { partitionId: number }).partitionId : n % partitionMetadata.length;
+  };
+};
+
+const M = 0x5bd1e995;
+
+/** Kafka's murmur2 (seed 0x9747b28c) of a key's UTF-8 bytes, as a signed 32-bit integer. */
+export function murmur2(key: string | Uint8Array): number {
+  if (typeof key !== 'string') return murmur2Bytes(key, key.length);
+  if (key.length > scratch.length) scratch = new Uint8Array(key.length * 2);
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c > 0x7f) return murmur2(Buffer.from(key, 'utf8'));
+    scratch[i] = c;
+  }
+  return murmur2Bytes(scratch, key.length);
+}
+
+/** Reused for ASCII keys (our ids are): no allocation per key. */
+let scratch = new Uint8Array(256);
+
+function murmur2Bytes(data: Uint8Array, length: number): number {
+  let h = (0x9747b28c ^ length) | 0;
+  const whole = length & ~3;
+  for (let i = 0; i < whole; i += 4) {
+    let k = (data[i] as number) | ((data[i + 1] as number) << 8) | ((data[i + 2] as number) << 16) | ((data[i + 3] as number) << 24);
+    k = Math.imul(k, M);
+    k ^= k >>> 24;
+    k = Math.imul(k, M);
+    h = Math.imul(h, M) ^ k;
+  }
+  const rest = length & 3;
+  if (rest === 3) h ^= (data[whole + 2] as number) << 16;
+  if (rest >= 2) h ^= (data[whole + 1] as number) << 8;
+  if (rest >= 1) h = Math.imul(h ^ (data[whole] as number), M);
+  h ^= h >>> 13;
+  h = Math.imul(h, M);
+  h ^= h >>> 15;
+  return h | 0;
 }

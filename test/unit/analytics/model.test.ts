@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { auc } from '../../../src/analytics/metrics.ts';
 import {
   decide,
+  modelInputs,
   parseRiskModel,
   type RiskModel,
   reasonCode,
@@ -12,6 +13,7 @@ import {
   standardise,
 } from '../../../src/analytics/model.ts';
 import { createRng, type Rng } from '../../../src/analytics/prng.ts';
+import { DEFAULT_MODEL } from '../../../src/analytics/default-model.ts';
 import { fitLogistic, fitScaler, stratifiedFolds, train } from '../../../src/analytics/train.ts';
 
 const NAMES = ['a', 'b', 'c', 'd'];
@@ -172,5 +174,47 @@ describe('scoring', () => {
     expect(() => parseRiskModel({ ...model, thresholds: { review: 0.9, block: 0.5 } })).toThrow();
     expect(() => parseRiskModel({ ...model, extra: 1 })).toThrow();
     expect(parseRiskModel(model)).toEqual(model);
+  });
+});
+
+describe('score (one pass) against the composition it replaces', () => {
+  /** modelInputs → standardise → logit → sort the positive contributions: the definition. */
+  function reference(model: RiskModel, features: Readonly<Record<string, number>>, maxReasons = 3) {
+    const raw = modelInputs(model, features);
+    const zs = standardise(model, raw);
+    let logit = model.intercept;
+    const contributions = zs.map((zv, j) => {
+      const c = (model.weights[j] as number) * zv;
+      logit += c;
+      return { j, c, zv };
+    });
+    const s = sigmoid(logit);
+    const reasons = contributions
+      .filter((x) => x.c > 0)
+      .sort((a, b) => b.c - a.c || a.j - b.j)
+      .slice(0, maxReasons)
+      .map(({ j, c, zv }) => ({ code: reasonCode(model.featureNames[j]!, zv), feature: model.featureNames[j]!, value: raw[j]!, contribution: c }));
+    return { score: s, decision: decide(s, model.thresholds), reasons, modelVersion: model.version };
+  }
+
+  it('gives identical scores, decisions and reasons (ties included) on random features', () => {
+    const rand = createRng(7);
+    // Equal weights and means on the first features make equal contributions (ties by index).
+    const tied: RiskModel = {
+      ...DEFAULT_MODEL,
+      weights: DEFAULT_MODEL.weights.map((w, j) => (j < 4 ? 0.5 : w)),
+      means: DEFAULT_MODEL.means.map((m, j) => (j < 4 ? 0 : m)),
+      stds: DEFAULT_MODEL.stds.map((s, j) => (j < 4 ? 1 : s)),
+      transforms: DEFAULT_MODEL.transforms.map((t, j) => (j < 4 ? 'none' : t)),
+    };
+    for (const model of [DEFAULT_MODEL, tied]) {
+      for (let i = 0; i < 2_000; i += 1) {
+        const same = rand.next() * 5;
+        const features = Object.fromEntries(
+          model.featureNames.map((n, j) => [n, j < 4 && i % 2 === 0 ? same : (rand.next() - 0.3) * 10 ** Math.floor(rand.next() * 5)]),
+        );
+        for (const maxReasons of [0, 1, 3, 20]) expect(score(model, features, maxReasons)).toEqual(reference(model, features, maxReasons));
+      }
+    }
   });
 });
