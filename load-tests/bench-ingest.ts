@@ -15,10 +15,9 @@
  * and GC pauses of the API and of this process: where a slow request spent its time.
  * `--profile` runs the API with `node --cpu-prof` (profile in .stack/tmp/prof/ingest-<run>/).
  */
-import { writeFile } from 'node:fs/promises';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { deleteTopics, ensureTopics } from '../src/adapters/kafka/admin.ts';
@@ -231,6 +230,7 @@ async function main(): Promise<number> {
         `  ${result.pass ? 'PASS' : 'FAIL'}`,
       ].join('\n'),
     );
+    if (values.json) await mkdir(dirname(values.json), { recursive: true });
     if (values.json) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } finally {

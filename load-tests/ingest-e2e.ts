@@ -215,6 +215,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   });
   const total = Math.round(performance.now() - started);
   console.log(JSON.stringify({ ...report, totalMs: total }, null, 2));
+  if (values.json) await (await import('node:fs/promises')).mkdir((await import('node:path')).dirname(values.json), { recursive: true });
   if (values.json) await (await import('node:fs/promises')).writeFile(values.json, `${JSON.stringify({ ...report, totalMs: total }, null, 2)}\n`);
   process.exitCode = report.ok ? 0 : 1;
 }

@@ -21,7 +21,8 @@
  * starts from empty states, so rounds after the first show a warm JIT; the
  * best round is reported.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EVENTS_BY_USER_TOPIC, merchantPipeline, userPipeline } from '../src/actors/payments/pipelines.ts';
 import { LIVE_SCORES_SINK } from '../src/actors/user/user-actor.ts';
@@ -174,6 +175,7 @@ function main(): void {
     const parts = PARTS.map((p) => `${p} ${s.cpuMicrosPerEvent[p]}`).join(', ');
     console.log(`${name.padEnd(8)} ${String(s.totalMicrosPerEvent).padStart(6)} µs/event (${parts}); state ${s.stateBytesPerEvent} B, outbox ${s.outboxBytesPerEvent} B per event; ${s.effectsPerEvent} effects/event`);
   }
+  if (values.json) mkdirSync(dirname(values.json), { recursive: true });
   if (values.json) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
 }
 
