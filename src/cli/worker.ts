@@ -94,7 +94,7 @@ const fatal = (err: unknown) => {
 };
 const source = new KafkaSource({
   brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-worker`, groupId: group, topic, host,
-  sessionTimeoutMs: config.kafka.sessionTimeoutMs, heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
+  sessionTimeoutMs: config.kafka.sessionTimeoutMs, heartbeatIntervalMs: config.kafka.heartbeatIntervalMs, fetchMaxWaitMs: config.kafka.fetchMaxWaitMs,
   partitionsConsumedConcurrently: Number(values.concurrency), maxBytesPerPartition: 1024 * 1024, logger, onFatal: fatal,
 });
 

@@ -178,14 +178,15 @@ export class PartitionTask<M> {
   async #step(slice: readonly InputRecord[], firstSlice: boolean, limit?: AlignmentLimit): Promise<number> {
     const { pipeline, store } = this.#deps;
     let records = slice;
-    let items = records.map((record) => decode(pipeline, record));
-    if (limit !== undefined) {
-      const cut = firstHeld(items, limit, firstSlice ? 1 : 0);
-      if (cut === 0) return 0;
-      if (cut < items.length) {
-        items = items.slice(0, cut);
-        records = records.slice(0, cut);
-      }
+    let items: DecodedItem<M>[];
+    if (limit === undefined) {
+      items = records.map((record) => decode(pipeline, record));
+    } else {
+      // Decoding stops at the first held record: in a sparse replay a slice may hold hours of
+      // event time of which the limit lets through minutes, and decoding the rest was wasted.
+      items = decodeUntilHeld(pipeline, records, limit, firstSlice ? 1 : 0);
+      if (items.length === 0) return 0;
+      if (items.length < records.length) records = records.slice(0, items.length);
     }
     const dedup = new Map<string, boolean>();
     for (const item of items) if (item.id !== undefined) dedup.set(item.id, false);
@@ -422,13 +423,16 @@ function decodeState(actor: { name: string; codec: { decode(raw: string, v: numb
 }
 
 /**
- * Index of the first item (from `from` on) that `limit` holds back, or the length. Undecodable
- * items never stop a slice: they go to the dead-letter topic wherever they are.
+ * Decodes records up to (not including) the first one `limit` holds back, from `from` on (the
+ * first `from` are taken whatever their time). Undecodable records never stop a slice: they go
+ * to the dead-letter topic wherever they are.
  */
-function firstHeld<M>(items: readonly DecodedItem<M>[], limit: AlignmentLimit, from: number): number {
-  for (let i = from; i < items.length; i += 1) {
-    const et = items[i]!.eventTimeMs;
-    if (et !== undefined && heldBack(limit, et)) return i;
+function decodeUntilHeld<M>(pipeline: Pipeline<M>, records: readonly InputRecord[], limit: AlignmentLimit, from: number): DecodedItem<M>[] {
+  const items: DecodedItem<M>[] = [];
+  for (const record of records) {
+    const item = decode(pipeline, record);
+    if (items.length >= from && item.eventTimeMs !== undefined && heldBack(limit, item.eventTimeMs)) break;
+    items.push(item);
   }
-  return items.length;
+  return items;
 }

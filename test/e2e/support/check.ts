@@ -27,6 +27,8 @@ export interface RunCheck {
   readonly lateRecords: number;
   /** Events whose windowed user features depend on retention (forgotten entries). */
   readonly userEventsPastRetention: number;
+  /** User events whose 24 h count differs from event-time order over all the user's events. */
+  readonly userEventsHistorySkewed: number;
   readonly decisions: Record<string, number>;
   readonly mismatches: Record<string, string[]>;
 }

@@ -111,6 +111,8 @@ export class PipelineWorld {
         RISKSTREAM_REDIS_KEY_PREFIX: this.keyPrefix,
         RISKSTREAM_CASSANDRA_KEYSPACE: this.keyspace,
         RISKSTREAM_RUNTIME_ALLOWED_LATENESS_MS: String(this.latenessMs),
+        // A replay of a day of history: aligned, so user histories follow event time.
+        RISKSTREAM_RUNTIME_ALIGNMENT_MAX_DRIFT_MS: String(this.latenessMs),
         RISKSTREAM_OBSERVABILITY_METRICS_PORT: '0',
         RISKSTREAM_OBSERVABILITY_LOG_LEVEL: 'info',
         ...extra,
