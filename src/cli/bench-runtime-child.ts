@@ -128,7 +128,7 @@ async function runRuntime(): Promise<ChildResult> {
     settings: {
       allowedLatenessMs: config.runtime.allowedLatenessMs, handlerRetries: config.runtime.handlerRetries,
       maxBatchRecords: config.runtime.mailboxCapacity, idlePartitionMs: config.runtime.idlePartitionMs,
-      maxActiveActors: config.runtime.maxActiveActors, maxUndrainedCommits: config.runtime.maxUndrainedCommits,
+      maxActiveActors: config.runtime.maxActiveActors, maxUndrainedCommits: config.runtime.maxUndrainedCommits, maxUndrainedEffects: config.runtime.maxUndrainedEffects,
     },
   });
   const source = new KafkaSource({

@@ -85,6 +85,7 @@ const host = new ActorHost({
     idlePartitionMs: config.runtime.idlePartitionMs,
     maxActiveActors: config.runtime.maxActiveActors,
     maxUndrainedCommits: config.runtime.maxUndrainedCommits,
+    maxUndrainedEffects: config.runtime.maxUndrainedEffects,
     alignment: { maxDriftMs: config.runtime.alignmentMaxDriftMs, pauseMs: config.runtime.alignmentPauseMs, refreshMs: 100 },
   },
 });

@@ -69,6 +69,12 @@ const runtime = z.strictObject({
    */
   maxUndrainedCommits: z.number().int().min(0).default(2),
   /**
+   * ... and at most this many effects in those commits, per partition: a slice of sparse
+   * history emits several windows per record, and undrained entries counted only by commits
+   * took a merchant worker past its heap cap with 5,000-record slices.
+   */
+  maxUndrainedEffects: z.number().int().min(1).default(20_000),
+  /**
    * V8 old-space cap of a worker, MiB (`--max-old-space-size`). 352 keeps a worker's peak RSS
    * under a 512 MiB container limit with the default maxActiveActors and 1 MiB fetches
    * (measured by bench:runtime); without a cap V8 sizes the heap from the machine's RAM and lets

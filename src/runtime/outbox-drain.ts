@@ -38,6 +38,8 @@ export class OutboxDrain {
   #fenced = false;
   #failure: unknown = undefined;
   #waiters: (() => void)[] = [];
+  /** Effects of the undrained entries: what they hold in memory is bounded by this too. */
+  #effects = 0;
   #wakeBackoff: (() => void) | null = null;
 
   constructor(deps: OutboxDrainDeps, initial: readonly OutboxEntry[] = []) {
@@ -48,6 +50,11 @@ export class OutboxDrain {
   /** Committed entries not yet acknowledged (queued plus in the running round). */
   get undrained(): number {
     return this.#queue.length + this.#inFlight;
+  }
+
+  /** Effects of the committed entries not yet acknowledged. */
+  get undrainedEffects(): number {
+    return this.#effects;
   }
 
   get fenced(): boolean {
@@ -62,16 +69,21 @@ export class OutboxDrain {
   /** Queues committed entries (in seq order, after every entry queued before). */
   enqueue(...entries: OutboxEntry[]): void {
     if (this.#stopped) return;
-    for (const entry of entries) this.#queue.push(entry);
+    for (const entry of entries) {
+      this.#queue.push(entry);
+      this.#effects += entry.effects.length;
+    }
     this.#loop ??= this.#run();
   }
 
   /**
-   * Resolves once at most `max` entries are undrained, or the drain can make no more progress
+   * Resolves once at most `max` entries, holding at most `maxEffects` effects, are undrained
+   * (an entry over it alone waits until it is drained), or the drain can make no more progress
    * (stopped, fenced or failing: the caller checks `fenced` and `failure`).
    */
-  async waitUntilAtMost(max: number): Promise<void> {
-    while (this.undrained > max && this.#loop !== null && !this.#stopped && this.#failure === undefined) {
+  async waitUntilAtMost(max: number, maxEffects = Number.POSITIVE_INFINITY): Promise<void> {
+    const over = () => this.undrained > max || (this.undrained > 0 && this.#effects > maxEffects);
+    while (over() && this.#loop !== null && !this.#stopped && this.#failure === undefined) {
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
   }
@@ -98,6 +110,7 @@ export class OutboxDrain {
         await this.#deps.sink.perform(round.length === 1 ? round[0]!.effects : round.flatMap((e) => e.effects));
         const acked = await this.#deps.ack(round[round.length - 1]!.seq);
         this.#inFlight = 0;
+        for (const entry of round) this.#effects -= entry.effects.length;
         attempt = 0;
         this.#failure = undefined;
         if (!acked) {

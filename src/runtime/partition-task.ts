@@ -38,6 +38,8 @@ export interface TaskSettings {
    * default): every batch's effects are performed before the batch counts as processed.
    */
   readonly maxUndrainedCommits?: number;
+  /** Bound of the effects those commits hold (memory): beyond it the next commit waits too. */
+  readonly maxUndrainedEffects?: number;
 }
 
 export interface TaskDeps<M> {
@@ -321,12 +323,14 @@ export class PartitionTask<M> {
   }
 
   /**
-   * Waits until at most `maxUndrainedCommits` commits are undrained. False when the partition
+   * Waits until at most `maxUndrainedCommits` commits (and `maxUndrainedEffects` effects) are
+   * undrained. False when the partition
    * was fenced (an acknowledgement was refused); throws the drain's error while it is failing,
    * so the host discards this task (the next claim re-reads the outbox and drains it again).
    */
   async #settle(): Promise<boolean> {
-    await this.#drain.waitUntilAtMost(this.#deps.settings.maxUndrainedCommits ?? 0);
+    const { maxUndrainedCommits = 0, maxUndrainedEffects } = this.#deps.settings;
+    await this.#drain.waitUntilAtMost(maxUndrainedCommits, maxUndrainedEffects);
     if (this.#drain.fenced) {
       this.#deps.metrics.fenced.inc({ pipeline: this.#deps.pipeline.name });
       this.#deps.logger.warn({ partition: this.ref.partition, epoch: this.#epoch }, 'outbox ack refused: partition lost');

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import type { OutputEffect } from '../../../src/runtime/actor.ts';
+import { OutboxDrain } from '../../../src/runtime/outbox-drain.ts';
+import type { EffectSink } from '../../../src/runtime/sink.ts';
+
+/** A sink whose every perform waits for `release()`. */
+class GatedSink implements EffectSink {
+  performed: OutputEffect[] = [];
+  #gates: (() => void)[] = [];
+  async perform(effects: readonly OutputEffect[]): Promise<void> {
+    await new Promise<void>((resolve) => this.#gates.push(resolve));
+    this.performed.push(...effects);
+  }
+  release(): void {
+    for (const open of this.#gates.splice(0)) open();
+  }
+  async close(): Promise<void> {}
+}
+
+const effects = (n: number, tag: string): OutputEffect[] =>
+  Array.from({ length: n }, (_, i) => ({ type: 'emit', topic: 'out', key: tag, value: `${tag}${i}` }));
+const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+describe('OutboxDrain bounds', () => {
+  it('waits while the undrained effects exceed the bound, and counts them down as rounds are acknowledged', async () => {
+    const sink = new GatedSink();
+    const acked: number[] = [];
+    const drain = new OutboxDrain({ sink, ack: async (seq) => (acked.push(seq), true) });
+    drain.enqueue({ seq: 1, effects: effects(10, 'a') });
+    drain.enqueue({ seq: 2, effects: effects(10, 'b') });
+    expect(drain.undrainedEffects).toBe(20);
+    let done = false;
+    const waiting = drain.waitUntilAtMost(5, 15).then(() => {
+      done = true;
+    });
+    await tick();
+    expect(done).toBe(false); // 2 entries ≤ 5, but 20 effects > 15
+    sink.release(); // round 1 (entry 1) goes out
+    await tick();
+    expect(acked).toEqual([1]);
+    expect(drain.undrainedEffects).toBe(10);
+    await waiting;
+    expect(done).toBe(true);
+    sink.release();
+    await drain.waitUntilAtMost(0);
+    expect(drain.undrainedEffects).toBe(0);
+    expect(sink.performed.map((e) => (e.type === 'emit' ? e.value : ''))).toEqual([...effects(10, 'a'), ...effects(10, 'b')].map((e) => (e.type === 'emit' ? e.value : '')));
+  });
+
+  it('lets a single entry larger than the bound through once it is drained (no deadlock)', async () => {
+    const sink = new GatedSink();
+    const drain = new OutboxDrain({ sink, ack: async () => true });
+    drain.enqueue({ seq: 1, effects: effects(50, 'big') });
+    const waiting = drain.waitUntilAtMost(2, 10);
+    await tick();
+    sink.release();
+    await waiting;
+    expect(drain.undrained).toBe(0);
+    expect(drain.undrainedEffects).toBe(0);
+  });
+});
