@@ -32,4 +32,9 @@ describe('groupWrites', () => {
     expect(estimateBytes(['ab', 1, new Date(0), { high: 0, low: 1 }])).toBe(4 + (2 + 4) + 8 + 8 + 8);
     expect(estimateBytes({ velocity: 1.5 })).toBe(4 + 8 + 4 + 8);
   });
+
+  it('estimates a blob (the features vector) by its byte length, not byte by byte', () => {
+    expect(estimateBytes(Buffer.alloc(130))).toBe(134);
+    expect(estimateBytes(['u1', Buffer.alloc(130, 7)])).toBe(4 + (2 + 4) + 134);
+  });
 });
