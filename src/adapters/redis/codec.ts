@@ -22,7 +22,8 @@ import type {
  *
  * Outbox entry (one list element per commit with effects):
  *   '{"seq":<n>,"effects":<JSON array of OutputEffect>}'   seq first: ackOutbox-2.lua reads it
- *   with a pattern instead of decoding the JSON.
+ *   with a pattern instead of decoding the JSON. When upserts of the commit share row objects,
+ *   `effects` is `{"rows":[...],"list":[...]}` instead (see shareRows).
  */
 
 /** Lua status codes; keep in step with commitBatch-5.lua and ackOutbox-2.lua. */
@@ -76,10 +77,48 @@ function splitMixedStateWrites(batch: CommitBatch): { sets: string[]; dels: stri
   return { sets, dels };
 }
 
+/**
+ * Rows that several upserts of one commit share (the user actor upserts one score record to
+ * three sinks) are written once: the entry's `effects` is then `{"rows":[...],"list":[...]}`
+ * with `{"type":"upsert","sink":..,"rowRef":i}` items. Without sharing it stays a plain array
+ * (entries written before this format decode as they always did).
+ */
+interface SharedEffects {
+  readonly rows: unknown[];
+  readonly list: unknown[];
+}
+
+function shareRows(effects: readonly OutputEffect[]): readonly OutputEffect[] | SharedEffects {
+  let seen: Set<object> | undefined;
+  let repeated = false;
+  for (const effect of effects) {
+    if (effect.type !== 'upsert') continue;
+    seen ??= new Set();
+    if (seen.has(effect.row)) {
+      repeated = true;
+      break;
+    }
+    seen.add(effect.row);
+  }
+  if (!repeated) return effects;
+  const rows: unknown[] = [];
+  const index = new Map<object, number>();
+  const list = effects.map((effect) => {
+    if (effect.type !== 'upsert') return effect;
+    let ref = index.get(effect.row);
+    if (ref === undefined) {
+      ref = rows.push(effect.row) - 1;
+      index.set(effect.row, ref);
+    }
+    return { type: 'upsert', sink: effect.sink, rowRef: ref };
+  });
+  return { rows, list };
+}
+
 function effectsArg(effects: readonly OutputEffect[]): string {
   if (effects.length === 0) return '';
   try {
-    return JSON.stringify(effects);
+    return JSON.stringify(shareRows(effects));
   } catch (err) {
     throw new RiskstreamError(ErrorCodes.validationFailed, 'outbox effects are not JSON-serialisable', {
       cause: err,
@@ -148,8 +187,17 @@ function decodeTimers(flat: unknown): StoredTimer[] {
 }
 
 export function decodeOutboxEntry(json: string): OutboxEntry {
-  const entry = JSON.parse(json) as { seq: number; effects: OutputEffect[] };
-  return { seq: entry.seq, effects: entry.effects };
+  const entry = JSON.parse(json) as { seq: number; effects: OutputEffect[] | SharedEffects };
+  if (Array.isArray(entry.effects)) return { seq: entry.seq, effects: entry.effects };
+  const { rows, list } = entry.effects;
+  const effects = list.map((item) => {
+    const e = item as OutputEffect & { rowRef?: number };
+    if (e.type !== 'upsert' || e.rowRef === undefined) return e;
+    const row = rows[e.rowRef];
+    if (row === undefined) throw unexpected('outbox entry', `rowRef ${e.rowRef} of ${rows.length} rows`);
+    return { type: 'upsert', sink: e.sink, row } as OutputEffect;
+  });
+  return { seq: entry.seq, effects };
 }
 
 export function decodeClaimReply(reply: unknown): PartitionClaim {

@@ -3,6 +3,7 @@ import {
   decodeAckReply,
   decodeClaimReply,
   decodeCommitReply,
+  decodeOutboxEntry,
   encodeCommitArgs,
 } from '../../../../src/adapters/redis/codec.ts';
 import { MIN_TIME_MS } from '../../../../src/runtime/store.ts';
@@ -86,5 +87,29 @@ describe('redis codec', () => {
       timers: [{ id: 't', atMs: 1.1 }],
       outbox: [{ seq: 4, effects: [emit('y')] }],
     });
+  });
+
+  it('writes a row shared by several upserts once, and decodes it back to the same effects', () => {
+    const record = { event_id: 'e1', score: 0.42, reasons: ['velocity'], features: { a: 1 } };
+    const other = { merchant_id: 'm', cnt: 3 };
+    const effects = [
+      { type: 'upsert', sink: 'by_user', row: record },
+      emit('scores'),
+      { type: 'upsert', sink: 'by_event', row: record },
+      { type: 'upsert', sink: 'stats', row: other },
+      { type: 'upsert', sink: 'live', row: record },
+    ] as const;
+    const arg = encodeCommitArgs(batch(1, '0', '1', { effects: [...effects] }))[6]!;
+    // The record's JSON appears once, not three times.
+    expect(arg.split('"event_id"').length - 1).toBe(1);
+    const decoded = decodeOutboxEntry(`{"seq":7,"effects":${arg}}`);
+    expect(decoded).toEqual({ seq: 7, effects: JSON.parse(JSON.stringify(effects)) });
+  });
+
+  it('keeps the plain array (the format of older entries) when no row is shared', () => {
+    const effects = [emit('a'), { type: 'upsert', sink: 's', row: { k: 1 } } as const];
+    const arg = encodeCommitArgs(batch(1, '0', '1', { effects }))[6]!;
+    expect(arg).toBe(JSON.stringify(effects));
+    expect(decodeOutboxEntry(`{"seq":1,"effects":${arg}}`)).toEqual({ seq: 1, effects });
   });
 });
