@@ -40,7 +40,7 @@ export class ActorCache {
 
   get(partition: number, id: string): unknown {
     const map = this.#byPartition.get(partition);
-    if (!map || !map.has(id)) return undefined;
+    if (!map?.has(id)) return undefined;
     const value = map.get(id);
     map.delete(id);
     map.set(id, value);

@@ -104,16 +104,15 @@ export class ActorHost<M> {
       if (this.#lost.has(partition)) return { kind: 'lost' } as const;
       const task = await this.#ensureTask(partition);
       const limit = await this.#alignment?.limit(partition, task.maxEventTimeMs);
-      const waitMs = this.#deps.settings.alignment?.pauseMs ?? 0;
-      if (limit !== undefined && task.maxEventTimeMs > limit.limitMs) {
-        this.#deps.metrics.alignmentWaits.inc({ pipeline: this.#deps.pipeline.name });
-        return { kind: 'wait', ms: waitMs } as const;
-      }
+      // Already ahead: take nothing (the task itself always takes one record, to move).
+      const ahead = limit !== undefined && task.maxEventTimeMs > limit.limitMs;
       try {
-        let outcome = await task.processBatch(records, heartbeat, limit);
+        let outcome: BatchOutcome = ahead
+          ? { kind: 'processed', lastOffset: null, held: true }
+          : await task.processBatch(records, heartbeat, limit);
         if (outcome.kind === 'processed' && outcome.held) {
           this.#deps.metrics.alignmentWaits.inc({ pipeline: this.#deps.pipeline.name });
-          outcome = { ...outcome, waitMs };
+          outcome = { kind: 'processed', lastOffset: outcome.lastOffset, waitMs: this.#deps.settings.alignment?.pauseMs ?? 0 };
         }
         if (outcome.kind === 'lost') this.#markLost(partition);
         this.#cache.passivate();

@@ -124,8 +124,9 @@ export class PartitionTask<M> {
   /**
    * Processes one fetched batch (records in offset order). `heartbeat` (the driver's group
    * heartbeat) is called between the slices of a long batch, so it does not cost a rebalance.
-   * With a `limit` (event-time alignment) it stops before the first record held back by it, after at least one record so the slowest partition always moves,
-   * and reports `held` (the rest is fetched again later).
+   * With a `limit` (event-time alignment) it stops before the first record held back by it,
+   * after at least one record so the slowest partition always moves, and reports `held` (the
+   * rest is fetched again later).
    */
   async processBatch(records: readonly InputRecord[], heartbeat?: Heartbeat, limit?: AlignmentLimit): Promise<BatchOutcome> {
     // What a previous owner left in the outbox goes out before this owner's effects (the drain
@@ -324,9 +325,9 @@ export class PartitionTask<M> {
 
   /**
    * Waits until at most `maxUndrainedCommits` commits (and `maxUndrainedEffects` effects) are
-   * undrained. False when the partition
-   * was fenced (an acknowledgement was refused); throws the drain's error while it is failing,
-   * so the host discards this task (the next claim re-reads the outbox and drains it again).
+   * undrained. False when the partition was fenced (an acknowledgement was refused); throws the
+   * drain's error while it is failing, so the host discards this task (the next claim re-reads
+   * the outbox and drains it again).
    */
   async #settle(): Promise<boolean> {
     const { maxUndrainedCommits = 0, maxUndrainedEffects } = this.#deps.settings;

@@ -13,19 +13,15 @@ export interface InputRecord {
 /** What a batch handler tells the driver to do next. */
 export type BatchOutcome =
   /**
-   * Processed up to and including `lastOffset` (null: nothing new in this batch). `waitMs`:
-   * event-time alignment held the rest back; pause the partition that long, then fetch again.
+   * Processed up to and including `lastOffset` (null: nothing new in this batch). `held`: the
+   * task stopped early for event-time alignment; `waitMs` (set by the host for the driver):
+   * pause the partition that long, then fetch the rest again.
    */
   | { readonly kind: 'processed'; readonly lastOffset: string | null; readonly held?: boolean; readonly waitMs?: number }
   /** Durable position differs from the fetch position: re-fetch from `offset`. */
   | { readonly kind: 'seek'; readonly offset: string }
   /** This worker no longer owns the partition (fenced): drop the batch, do not commit. */
-  | { readonly kind: 'lost' }
-  /**
-   * Held back by event-time alignment (see alignment.ts): nothing was processed; pause the
-   * partition for `ms` and fetch the same records again.
-   */
-  | { readonly kind: 'wait'; readonly ms: number };
+  | { readonly kind: 'lost' };
 
 /**
  * The driver's liveness signal to its group coordinator (kafkajs `heartbeat()` of an eachBatch

@@ -93,9 +93,6 @@ export class KafkaSource<M> {
       } else if (outcome.kind === 'seek') {
         this.#log.info({ partition, offset: outcome.offset }, 'seeking to the durable position');
         this.#consumer.seek({ topic: batch.topic, partition, offset: outcome.offset });
-      } else if (outcome.kind === 'wait') {
-        // Held back by event-time alignment: nothing resolved, so the same records come again.
-        this.#pauseFor(partition, outcome.ms);
       } else {
         // Fenced: another worker owns this partition now. Wait for the rebalance to reach us.
         await sleep(500);

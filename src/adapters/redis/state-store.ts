@@ -169,16 +169,14 @@ export class RedisStateStore implements StateStore {
     if (refs.length === 0) return [];
     const batch = this.#redis.pipeline();
     for (const ref of refs) batch.hmget(this.#keys(ref).meta, MetaFields.nextOffset, MetaFields.maxEventTimeMs);
-    const replies = await this.#io('positions', refs[0]!, async () => (await batch.exec()) ?? []);
-    return refs.map((ref, i) => {
-      const [err, fields] = replies[i] ?? [new Error('no reply'), null];
-      if (err) {
-        throw new RiskstreamError(ErrorCodes.storeUnavailable, `redis positions failed: ${err.message}`, {
-          retriable: true, cause: err, context: { op: 'positions', group: ref.group, topic: ref.topic, partition: ref.partition },
-        });
-      }
-      const [next, maxEt] = fields as [string | null, string | null];
-      return next ? { nextOffset: next, maxEventTimeMs: maxEt ? Number(maxEt) : MIN_TIME_MS } : null;
+    return this.#io('positions', refs[0]!, async () => {
+      const replies = (await batch.exec()) ?? [];
+      return refs.map((_, i) => {
+        const [err, fields] = replies[i] ?? [new Error('no reply'), null];
+        if (err) throw err; // #io turns it into a retriable STORE_UNAVAILABLE
+        const [next, maxEt] = fields as [string | null, string | null];
+        return next ? { nextOffset: next, maxEventTimeMs: maxEt ? Number(maxEt) : MIN_TIME_MS } : null;
+      });
     });
   }
 

@@ -105,7 +105,6 @@ describe('ActorHost with event-time alignment (memory store)', () => {
         const at = position.get(p)!;
         if (at >= all.length) continue;
         const outcome = await host.handleBatch(p, all.slice(at, at + 200));
-        if (outcome.kind === 'wait') waits += 1;
         if (outcome.kind === 'processed') {
           if (outcome.waitMs !== undefined) waits += 1;
           if (outcome.lastOffset !== null) position.set(p, Number(outcome.lastOffset) + 1);

@@ -8,7 +8,7 @@ import { silentLogger } from '../../../src/runtime/logger.ts';
 import { createRuntimeMetrics } from '../../../src/runtime/runtime-metrics.ts';
 import type { InputRecord } from '../../../src/runtime/source.ts';
 import { stateId } from '../../../src/runtime/store.ts';
-import { bucketActor, type CountState, countingActor, type Msg, prng, testPipeline } from '../../support/counting-actor.ts';
+import { bucketActor, type CountState, type Msg, prng, testPipeline } from '../../support/counting-actor.ts';
 import { expectedCounts, makeStream, toRecords } from '../../support/stream.ts';
 
 const LATENESS = 120_000;

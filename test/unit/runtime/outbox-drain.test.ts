@@ -25,7 +25,13 @@ describe('OutboxDrain bounds', () => {
   it('waits while the undrained effects exceed the bound, and counts them down as rounds are acknowledged', async () => {
     const sink = new GatedSink();
     const acked: number[] = [];
-    const drain = new OutboxDrain({ sink, ack: async (seq) => (acked.push(seq), true) });
+    const drain = new OutboxDrain({
+      sink,
+      ack: async (seq) => {
+        acked.push(seq);
+        return true;
+      },
+    });
     drain.enqueue({ seq: 1, effects: effects(10, 'a') });
     drain.enqueue({ seq: 2, effects: effects(10, 'b') });
     expect(drain.undrainedEffects).toBe(20);
