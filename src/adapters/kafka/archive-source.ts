@@ -1,10 +1,8 @@
-import kafkajs, { type Consumer } from 'kafkajs';
+import type { Consumer } from 'kafkajs';
 import type { Archiver, ArchiveSource } from '../../bronze/archiver.ts';
 import type { Logger } from '../../runtime/logger.ts';
-import { kafkaLogCreator } from './log-creator.ts';
-import { installRequestQueueFix } from './request-queue-fix.ts';
+import { kafkaClient } from './client.ts';
 
-const { Kafka } = kafkajs;
 
 export interface ArchiveConsumerOptions {
   readonly brokers: readonly string[];
@@ -28,12 +26,7 @@ export class KafkaArchiveSource implements ArchiveSource {
 
   constructor(options: ArchiveConsumerOptions) {
     this.#options = options;
-    installRequestQueueFix(); // see request-queue-fix.ts: every kafkajs client of the process
-    const kafka = new Kafka({
-      clientId: options.clientId,
-      brokers: [...options.brokers],
-      logCreator: kafkaLogCreator(options.logger),
-    });
+    const kafka = kafkaClient({ clientId: options.clientId, brokers: options.brokers, logger: options.logger });
     this.#consumer = kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs,

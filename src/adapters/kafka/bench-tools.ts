@@ -1,9 +1,8 @@
 import kafkajs, { type Admin, type Message } from 'kafkajs';
 import type { Logger } from '../../runtime/logger.ts';
-import { kafkaLogCreator } from './log-creator.ts';
-import { installRequestQueueFix } from './request-queue-fix.ts';
+import { kafkaClient } from './client.ts';
 
-const { Kafka, CompressionTypes } = kafkajs;
+const { CompressionTypes } = kafkajs;
 
 /**
  * kafkajs pieces of the runtime benchmark (src/cli/bench-runtime.ts): a bulk pre-fill producer
@@ -16,8 +15,7 @@ export interface BenchKafkaOptions {
 }
 
 function kafkaOf(options: BenchKafkaOptions) {
-  installRequestQueueFix(); // see request-queue-fix.ts: every kafkajs client of the process
-  return new Kafka({ clientId: options.clientId, brokers: [...options.brokers], logCreator: kafkaLogCreator(options.logger) });
+  return kafkaClient({ clientId: options.clientId, brokers: options.brokers, logger: options.logger });
 }
 
 async function withAdmin<T>(options: BenchKafkaOptions, body: (admin: Admin) => Promise<T>): Promise<T> {

@@ -1,12 +1,11 @@
-import kafkajs, { type ICustomPartitioner, type Producer, type TopicMessages } from 'kafkajs';
+import kafkajs, { type ICustomPartitioner, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 import type { OutputEffect } from '../../runtime/actor.ts';
 import { ErrorCodes, RiskstreamError } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { EffectSink } from '../../runtime/sink.ts';
-import { kafkaLogCreator } from './log-creator.ts';
-import { installRequestQueueFix } from './request-queue-fix.ts';
+import { kafkaClient } from './client.ts';
 
-const { Kafka, CompressionTypes } = kafkajs;
+const { CompressionTypes } = kafkajs;
 
 export interface KafkaEmitSinkOptions {
   readonly brokers: readonly string[];
@@ -36,7 +35,7 @@ const RECORD_OVERHEAD_BYTES = 32;
  * accepted, and the old producer would then get OUT_OF_ORDER_SEQUENCE_NUMBER on every later send.
  */
 export class KafkaEmitSink implements EffectSink {
-  readonly #kafka: InstanceType<typeof Kafka>;
+  readonly #kafka: Kafka;
   readonly #prefix: string;
   readonly #maxRequestBytes: number;
   #producer: Producer;
@@ -45,11 +44,10 @@ export class KafkaEmitSink implements EffectSink {
   constructor(options: KafkaEmitSinkOptions) {
     this.#prefix = options.topicPrefix;
     this.#maxRequestBytes = options.maxRequestBytes ?? 768 * 1024;
-    installRequestQueueFix(); // see request-queue-fix.ts: every kafkajs client of the process
-    this.#kafka = new Kafka({
+    this.#kafka = kafkaClient({
       clientId: options.clientId,
-      brokers: [...options.brokers],
-      logCreator: kafkaLogCreator(options.logger),
+      brokers: options.brokers,
+      logger: options.logger,
       connectionTimeout: 3_000,
       requestTimeout: 15_000,
     });

@@ -2,11 +2,10 @@ import kafkajs, { type Message, type Producer } from 'kafkajs';
 import type { RecordSink } from '../../api/ingest/ports.ts';
 import type { WireRecord } from '../../contract/wire.ts';
 import type { Logger } from '../../runtime/logger.ts';
-import { kafkaLogCreator } from './log-creator.ts';
-import { installRequestQueueFix } from './request-queue-fix.ts';
+import { kafkaClient } from './client.ts';
 import { SendBatcher, unavailable } from './send-batcher.ts';
 
-const { Kafka, CompressionTypes, Partitioners } = kafkajs;
+const { CompressionTypes, Partitioners } = kafkajs;
 /** After a failed or timed-out produce, refuse at once for this long (then probe again). */
 const FAIL_FAST_MS = 1_000;
 
@@ -35,13 +34,10 @@ export class BatchingProducer implements RecordSink {
   #closed = false;
 
   constructor(options: BatchingProducerOptions) {
-    // Without it each broker connection wakes this process every millisecond once it has had
-    // a response (timer work between every pair of HTTP requests); see request-queue-fix.ts.
-    if (!installRequestQueueFix()) options.logger.warn('kafkajs is not 2.2.4: its request-queue fix is not installed');
-    const kafka = new Kafka({
+    const kafka = kafkaClient({
       clientId: options.clientId,
-      brokers: [...options.brokers],
-      logCreator: kafkaLogCreator(options.logger),
+      brokers: options.brokers,
+      logger: options.logger,
       connectionTimeout: 3_000,
       requestTimeout: 10_000,
     });

@@ -1,9 +1,7 @@
-import kafkajs, { type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import type { Logger } from '../../runtime/logger.ts';
-import { kafkaLogCreator } from './log-creator.ts';
-import { installRequestQueueFix } from './request-queue-fix.ts';
+import { kafkaClient } from './client.ts';
 
-const { Kafka } = kafkajs;
 
 /**
  * Progress read from Kafka itself, independent of the processes being watched: how many records
@@ -13,8 +11,7 @@ export class KafkaProgress {
   readonly #admin: Admin;
 
   constructor(brokers: readonly string[], logger: Logger) {
-    installRequestQueueFix(); // see request-queue-fix.ts: every kafkajs client of the process
-    const kafka = new Kafka({ clientId: 'riskstream-progress', brokers: [...brokers], logCreator: kafkaLogCreator(logger) });
+    const kafka = kafkaClient({ clientId: 'riskstream-progress', brokers, logger });
     this.#admin = kafka.admin();
   }
 

@@ -1,12 +1,10 @@
-import kafkajs, { type Consumer, type EachBatchPayload } from 'kafkajs';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { ActorHost } from '../../runtime/host.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { InputRecord } from '../../runtime/source.ts';
 import { backoffMs, classifyInfrastructureFailure } from '../../runtime/supervisor.ts';
-import { kafkaLogCreator } from './log-creator.ts';
-import { installRequestQueueFix } from './request-queue-fix.ts';
+import { kafkaClient } from './client.ts';
 
-const { Kafka } = kafkajs;
 
 export interface KafkaSourceOptions<M> {
   readonly brokers: readonly string[];
@@ -40,8 +38,7 @@ export class KafkaSource<M> {
   constructor(options: KafkaSourceOptions<M>) {
     this.#options = options;
     this.#log = options.logger.child({ component: 'kafka-source', topic: options.topic, group: options.groupId });
-    installRequestQueueFix(); // see request-queue-fix.ts: every kafkajs client of the process
-    const kafka = new Kafka({ clientId: options.clientId, brokers: [...options.brokers], logCreator: kafkaLogCreator(options.logger) });
+    const kafka = kafkaClient({ clientId: options.clientId, brokers: options.brokers, logger: options.logger });
     this.#consumer = kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs,
