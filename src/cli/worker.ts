@@ -95,7 +95,7 @@ const fatal = (err: unknown) => {
 };
 const source = new KafkaSource({
   brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-worker`, groupId: group, topic, host,
-  sessionTimeoutMs: config.kafka.sessionTimeoutMs, heartbeatIntervalMs: config.kafka.heartbeatIntervalMs, fetchMaxWaitMs: config.kafka.fetchMaxWaitMs,
+  sessionTimeoutMs: config.kafka.sessionTimeoutMs, heartbeatIntervalMs: config.kafka.heartbeatIntervalMs, fetchMaxWaitMs: config.kafka.fetchMaxWaitMs, fetchMinBytes: config.kafka.fetchMinBytes,
   partitionsConsumedConcurrently: Number(values.concurrency), maxBytesPerPartition: 1024 * 1024, logger, onFatal: fatal,
 });
 

@@ -27,6 +27,8 @@ const kafka = z.strictObject({
    * costs an idle consumer four empty fetches a second.
    */
   fetchMaxWaitMs: z.number().int().min(10).max(30_000).default(250),
+  /** Bytes a fetch waits for (up to fetchMaxWaitMs) before the broker answers (kafkajs minBytes). */
+  fetchMinBytes: z.number().int().min(1).max(16 * 1024 * 1024).default(1),
 });
 
 const redis = z.strictObject({

@@ -1,6 +1,7 @@
 import type { Pipeline } from './actor.ts';
 import { ActorCache } from './actor-cache.ts';
 import { type AlignmentSettings, EventTimeAlignment } from './alignment.ts';
+import { CoalescingSink } from './coalescing-sink.ts';
 import type { Logger } from './logger.ts';
 import { PartitionTask, type TaskSettings } from './partition-task.ts';
 import type { RuntimeMetrics } from './runtime-metrics.ts';
@@ -54,9 +55,12 @@ export class ActorHost<M> {
    *  so a zombie's leftover batches cannot steal a partition back from its new owner. */
   readonly #lost = new Set<number>();
   readonly #alignment: EventTimeAlignment | undefined;
+  /** Every partition's outbox drains through this one sink: see CoalescingSink. */
+  readonly #sink: EffectSink;
 
   constructor(deps: HostDeps<M>) {
     this.#deps = deps;
+    this.#sink = new CoalescingSink(deps.sink);
     this.#cache = new ActorCache(deps.settings.maxActiveActors);
     const { alignment } = deps.settings;
     const ends = deps.endOffsets;
@@ -184,10 +188,10 @@ export class ActorHost<M> {
     // A discarded task of this partition may still be performing a drain round: let it settle,
     // so its effects and this claim's re-drain of the same entries never interleave.
     await this.#stopping.get(partition);
-    const { pipeline, group, topic, store, sink, clock, settings, metrics, logger } = this.#deps;
+    const { pipeline, group, topic, store, clock, settings, metrics, logger } = this.#deps;
     const ref: PartitionRef = { group, topic, partition };
     const task = await PartitionTask.claim(
-      { pipeline, topic, store, sink, cache: this.#cache, clock, settings, metrics, logger },
+      { pipeline, topic, store, sink: this.#sink, cache: this.#cache, clock, settings, metrics, logger },
       ref,
     );
     this.#tasks.set(partition, task);

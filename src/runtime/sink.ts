@@ -25,26 +25,26 @@ export class RoutingSink implements EffectSink {
     this.#upserts = upserts;
   }
 
+  /**
+   * One call per distinct sink, not per sink name: several tables served by one Cassandra sink
+   * get their rows in one call (one set of batches instead of one per table).
+   */
   async perform(effects: readonly OutputEffect[]): Promise<void> {
-    const emits = effects.filter((e) => e.type === 'emit');
-    const bySink = new Map<string, OutputEffect[]>();
+    const bySink = new Map<EffectSink, OutputEffect[]>();
     for (const e of effects) {
-      if (e.type !== 'upsert') continue;
-      let list = bySink.get(e.sink);
+      let sink: EffectSink | undefined = this.#emit;
+      if (e.type === 'upsert') {
+        sink = this.#upserts.get(e.sink);
+        if (!sink) throw new Error(`no sink registered for upserts to "${e.sink}"`);
+      }
+      let list = bySink.get(sink);
       if (!list) {
         list = [];
-        bySink.set(e.sink, list);
+        bySink.set(sink, list);
       }
       list.push(e);
     }
-    const work: Promise<void>[] = [];
-    if (emits.length > 0) work.push(this.#emit.perform(emits));
-    for (const [name, list] of bySink) {
-      const sink = this.#upserts.get(name);
-      if (!sink) throw new Error(`no sink registered for upserts to "${name}"`);
-      work.push(sink.perform(list));
-    }
-    await Promise.all(work);
+    await Promise.all([...bySink].map(([sink, list]) => sink.perform(list)));
   }
 
   async close(): Promise<void> {

@@ -17,6 +17,8 @@ export interface KafkaSourceOptions<M> {
   readonly heartbeatIntervalMs: number;
   /** Longest a fetch waits on the broker for new records (see kafka.fetchMaxWaitMs). */
   readonly fetchMaxWaitMs?: number;
+  /** Bytes a fetch waits for before the broker answers (see kafka.fetchMinBytes). */
+  readonly fetchMinBytes?: number;
   readonly partitionsConsumedConcurrently: number;
   readonly maxBytesPerPartition: number;
   readonly logger: Logger;
@@ -46,6 +48,7 @@ export class KafkaSource<M> {
       rebalanceTimeout: Math.max(options.sessionTimeoutMs * 3, 30_000),
       maxBytesPerPartition: options.maxBytesPerPartition,
       ...(options.fetchMaxWaitMs === undefined ? {} : { maxWaitTimeInMs: options.fetchMaxWaitMs }),
+      ...(options.fetchMinBytes === undefined ? {} : { minBytes: options.fetchMinBytes }),
       allowAutoTopicCreation: false,
       retry: { retries: 10, initialRetryTime: 200 },
     });
