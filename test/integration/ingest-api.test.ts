@@ -104,6 +104,24 @@ describe('ingest API on real Kafka', () => {
     }
   });
 
+  it('is not ready before connect() resolved (the idempotent producer id comes after the brokers are reached)', async () => {
+    const late = new BatchingProducer({ brokers: [...config.kafka.brokers], clientId: 'it-late', lingerMs: 1, maxBatchRecords: 100, sendTimeoutMs: 5_000, logger });
+    let connected = false;
+    let readyEarly = 0;
+    const connecting = late.connect().then(() => {
+      connected = true;
+    });
+    // Poll on every turn of the event loop while connect() is still running.
+    while (!connected) {
+      if (late.isReady()) readyEarly += 1;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await connecting;
+    expect(readyEarly).toBe(0);
+    expect(late.isReady()).toBe(true);
+    await late.close();
+  });
+
   it('Kafka unreachable → 503 with Retry-After, readyz 503, nothing accepted', async () => {
     const dead = new BatchingProducer({
       brokers: ['127.0.0.1:1'],

@@ -49,9 +49,11 @@ export class BatchingProducer implements RecordSink {
       // client (kafkajs, Java, kcat) produced it.
       createPartitioner: Partitioners.DefaultPartitioner,
     });
-    this.#producer.on(this.#producer.events.CONNECT, () => {
-      this.#connected = true;
-    });
+    // Ready only when connect() resolves, not on kafkajs's CONNECT event: that fires once the
+    // brokers are reached but BEFORE the idempotent producer has its producer id. Sends in that
+    // gap skip the per-broker lock, the id then arrives and the lock's release throws a
+    // TypeError inside kafkajs: on a broker that had just started (coordinator still loading)
+    // the API answered 503 to every request for about a second.
     this.#producer.on(this.#producer.events.DISCONNECT, () => {
       this.#connected = false;
     });
