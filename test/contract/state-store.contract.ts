@@ -292,6 +292,7 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StoreU
       expect(await commit(3, [emit('c')])).toEqual({ ok: true, outboxSeq: 3 });
       expect(await store.ackOutbox(REF, epoch, 0)).toBe(true);
       expect(await store.ackOutbox(REF, epoch, 1)).toBe(true);
+      expect(await store.ackOutbox(REF, epoch, 1)).toBe(true); // again: drops nothing more
       const next = await store.claim(REF);
       expect(next.outbox).toEqual([
         { seq: 2, effects: [emit('b')] },
@@ -300,7 +301,10 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StoreU
       expect(await store.ackOutbox(REF, epoch, 3)).toBe(false);
       expect((await store.claim(REF)).outbox.map((e) => e.seq)).toEqual([2, 3]);
       const { epoch: owner } = await store.claim(REF);
-      expect(await store.ackOutbox(REF, owner, 99)).toBe(true);
+      expect(await store.ackOutbox(REF, owner, 2)).toBe(true);
+      expect((await store.claim(REF)).outbox.map((e) => e.seq)).toEqual([3]);
+      const { epoch: owner2 } = await store.claim(REF);
+      expect(await store.ackOutbox(REF, owner2, 99)).toBe(true);
       expect((await store.claim(REF)).outbox).toEqual([]);
       const { epoch: last } = await store.claim(REF);
       expect(await store.commit(batch(last, '4', '5', { effects: [emit('d')] }))).toEqual({
