@@ -129,6 +129,7 @@ async function runRuntime(): Promise<ChildResult> {
       allowedLatenessMs: config.runtime.allowedLatenessMs, handlerRetries: config.runtime.handlerRetries,
       maxBatchRecords: config.runtime.mailboxCapacity, idlePartitionMs: config.runtime.idlePartitionMs,
       maxActiveActors: config.runtime.maxActiveActors, maxUndrainedCommits: config.runtime.maxUndrainedCommits, maxUndrainedEffects: config.runtime.maxUndrainedEffects,
+      outboxAckIntervalMs: config.runtime.outboxAckIntervalMs,
     },
   });
   const source = new KafkaSource({

@@ -86,6 +86,7 @@ const host = new ActorHost({
     maxActiveActors: config.runtime.maxActiveActors,
     maxUndrainedCommits: config.runtime.maxUndrainedCommits,
     maxUndrainedEffects: config.runtime.maxUndrainedEffects,
+    outboxAckIntervalMs: config.runtime.outboxAckIntervalMs,
     alignment: { maxDriftMs: config.runtime.alignmentMaxDriftMs, pauseMs: config.runtime.alignmentPauseMs, refreshMs: 100 },
   },
 });

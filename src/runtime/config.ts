@@ -77,6 +77,13 @@ const runtime = z.strictObject({
    */
   maxUndrainedEffects: z.number().int().min(1).default(20_000),
   /**
+   * A partition acknowledges its drained outbox entries at most once per this many ms (0: after
+   * every drain round). Live batches are a few records each, and the acknowledgement was one of
+   * the four Redis calls per batch; entries drained but not yet acknowledged are drained again
+   * after a crash (harmless: sinks are idempotent).
+   */
+  outboxAckIntervalMs: z.number().int().min(0).max(10_000).default(50),
+  /**
    * V8 old-space cap of a worker, MiB (`--max-old-space-size`). 352 keeps a worker's peak RSS
    * under a 512 MiB container limit with the default maxActiveActors and 1 MiB fetches
    * (measured by bench:runtime); without a cap V8 sizes the heap from the machine's RAM and lets

@@ -10,6 +10,14 @@ export interface OutboxDrainDeps {
   readonly onDrained?: (entries: readonly OutboxEntry[], seconds: number) => void;
   /** A failed round (the loop retries it after a backoff). */
   readonly onFailure?: (err: unknown, attempt: number) => void;
+  /**
+   * At most one acknowledgement per this many ms (0: after every round). Performed entries not
+   * yet acknowledged are acknowledged by a timer, by the next round after the interval, or when
+   * the drain is stopped or flushed; until then a crash re-drains them (harmless: sinks are
+   * idempotent). Live batches are a few records each, and an ack per round was one of the four
+   * Redis calls a partition batch cost.
+   */
+  readonly ackIntervalMs?: number;
 }
 
 /**
@@ -41,6 +49,12 @@ export class OutboxDrain {
   /** Effects of the undrained entries: what they hold in memory is bounded by this too. */
   #effects = 0;
   #wakeBackoff: (() => void) | null = null;
+  /** Highest seq performed, and highest acknowledged (0: none), and when the last ack went out. */
+  #performedSeq = 0;
+  #ackedSeq = 0;
+  #lastAckAtMs = Number.NEGATIVE_INFINITY;
+  #ackTimer: NodeJS.Timeout | undefined;
+  #acking: Promise<void> | null = null;
 
   constructor(deps: OutboxDrainDeps, initial: readonly OutboxEntry[] = []) {
     this.#deps = deps;
@@ -97,6 +111,51 @@ export class OutboxDrain {
     this.#wakeBackoff?.();
     this.#wake();
     await this.#loop;
+    // What was performed is acknowledged, so that the next owner does not repeat it (refused,
+    // harmlessly, if that owner has claimed already).
+    await this.flushAck().catch(() => undefined);
+  }
+
+  /** Acknowledges every performed entry now (graceful stop, tests). Throws if the store fails. */
+  async flushAck(): Promise<void> {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    while (!this.#fenced && this.#ackedSeq < this.#performedSeq) await this.#ack();
+  }
+
+  /** One acknowledgement of everything performed so far; at most one in flight. */
+  #ack(): Promise<void> {
+    this.#acking ??= (async () => {
+      const upto = this.#performedSeq;
+      this.#lastAckAtMs = performance.now();
+      try {
+        if (!(await this.#deps.ack(upto))) {
+          this.#fenced = true;
+          this.#stopped = true;
+          this.#wake();
+        } else if (upto > this.#ackedSeq) this.#ackedSeq = upto;
+      } finally {
+        this.#acking = null;
+      }
+    })();
+    return this.#acking;
+  }
+
+  /** After a round: acknowledge now, or leave it to a timer when the last ack was recent. */
+  async #afterRound(): Promise<void> {
+    const interval = this.#deps.ackIntervalMs ?? 0;
+    const dueInMs = this.#lastAckAtMs + interval - performance.now();
+    if (interval <= 0 || dueInMs <= 0) {
+      clearTimeout(this.#ackTimer);
+      this.#ackTimer = undefined;
+      await this.#ack();
+      return;
+    }
+    this.#ackTimer ??= setTimeout(() => {
+      this.#ackTimer = undefined;
+      // A failed timed ack is retried by the next round or the next flush; nothing is lost.
+      this.#ack().catch((err: unknown) => this.#deps.onFailure?.(err, 0));
+    }, dueInMs);
   }
 
   async #run(): Promise<void> {
@@ -108,16 +167,13 @@ export class OutboxDrain {
       try {
         const started = performance.now();
         await this.#deps.sink.perform(round.length === 1 ? round[0]!.effects : round.flatMap((e) => e.effects));
-        const acked = await this.#deps.ack(round[round.length - 1]!.seq);
+        this.#performedSeq = round[round.length - 1]!.seq;
+        await this.#afterRound();
         this.#inFlight = 0;
         for (const entry of round) this.#effects -= entry.effects.length;
         attempt = 0;
         this.#failure = undefined;
-        if (!acked) {
-          this.#fenced = true;
-          this.#stopped = true;
-          break;
-        }
+        if (this.#fenced) break;
         this.#deps.onDrained?.(round, (performance.now() - started) / 1000);
       } catch (err) {
         // Put the round back in front, unchanged: the retry performs the same effects in the

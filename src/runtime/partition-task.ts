@@ -40,6 +40,8 @@ export interface TaskSettings {
   readonly maxUndrainedCommits?: number;
   /** Bound of the effects those commits hold (memory): beyond it the next commit waits too. */
   readonly maxUndrainedEffects?: number;
+  /** At most one outbox acknowledgement per this many ms (see OutboxDrainDeps.ackIntervalMs). */
+  readonly outboxAckIntervalMs?: number;
 }
 
 export interface TaskDeps<M> {
@@ -86,6 +88,7 @@ export class PartitionTask<M> {
         ack: (upto) => deps.store.ackOutbox(ref, this.#epoch, upto),
         onDrained: (entries, seconds) => this.#recordDrain(entries, seconds),
         onFailure: (err, attempt) => deps.logger.warn({ err, partition: ref.partition, attempt }, 'outbox drain failed; retrying'),
+        ackIntervalMs: deps.settings.outboxAckIntervalMs ?? 0,
       },
       claim.outbox,
     );
@@ -344,6 +347,7 @@ export class PartitionTask<M> {
   /** Waits until every committed effect is performed. False when fenced; throws while failing. */
   async drainPending(): Promise<boolean> {
     await this.#drain.waitUntilAtMost(0);
+    await this.#drain.flushAck();
     return this.#settle();
   }
 

@@ -65,3 +65,44 @@ describe('OutboxDrain bounds', () => {
     expect(drain.undrainedEffects).toBe(0);
   });
 });
+
+describe('OutboxDrain deferred acknowledgements', () => {
+  it('acknowledges at most once per interval, always the highest performed seq, and everything in the end', async () => {
+    const acked: number[] = [];
+    const sink: EffectSink = { perform: async () => {}, close: async () => {} };
+    const drain = new OutboxDrain({ sink, ack: async (seq) => (acked.push(seq), true), ackIntervalMs: 40 });
+    for (let seq = 1; seq <= 30; seq += 1) {
+      drain.enqueue({ seq, effects: effects(1, `e${seq}`) });
+      await drain.waitUntilAtMost(0);
+    }
+    expect(drain.undrained).toBe(0);
+    expect(acked[0]).toBe(1); // the first round is acknowledged at once
+    expect(acked.length).toBeLessThan(30); // the others waited for the interval
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(acked[acked.length - 1]).toBe(30); // the timer acknowledged the rest
+    expect([...acked].sort((a, b) => a - b)).toEqual(acked); // never backwards
+  });
+
+  it('acknowledges what was performed when stopped, and reports a refused timed acknowledgement as fenced', async () => {
+    const acked: number[] = [];
+    let refuse = false;
+    const sink: EffectSink = { perform: async () => {}, close: async () => {} };
+    const drain = new OutboxDrain({ sink, ack: async (seq) => (refuse ? false : (acked.push(seq), true)), ackIntervalMs: 10_000 });
+    drain.enqueue({ seq: 1, effects: effects(1, 'a') });
+    await drain.waitUntilAtMost(0);
+    drain.enqueue({ seq: 2, effects: effects(1, 'b') }, { seq: 3, effects: effects(1, 'c') });
+    await drain.waitUntilAtMost(0);
+    expect(acked).toEqual([1]);
+    await drain.stop();
+    expect(acked).toEqual([1, 3]);
+
+    const fenced = new OutboxDrain({ sink, ack: async () => !refuse, ackIntervalMs: 5 });
+    fenced.enqueue({ seq: 1, effects: effects(1, 'a') });
+    await fenced.waitUntilAtMost(0);
+    refuse = true;
+    fenced.enqueue({ seq: 2, effects: effects(1, 'b') });
+    await fenced.waitUntilAtMost(0);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(fenced.fenced).toBe(true);
+  });
+});

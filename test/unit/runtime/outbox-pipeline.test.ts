@@ -117,12 +117,12 @@ class WatchedStore implements StateStore {
   }
 }
 
-function makeHost(store: StateStore, sink: EffectSink, maxUndrainedCommits = MAX_UNDRAINED) {
+function makeHost(store: StateStore, sink: EffectSink, maxUndrainedCommits = MAX_UNDRAINED, outboxAckIntervalMs = 0) {
   return new ActorHost<Msg>({
     pipeline, group: 'g', topic: 'test.input', store, sink, clock: () => 1_800_000_000_000,
     settings: {
       allowedLatenessMs: LATENESS, handlerRetries: 0, maxBatchRecords: 40, idlePartitionMs: 60_000, maxActiveActors: 10_000,
-      maxUndrainedCommits,
+      maxUndrainedCommits, outboxAckIntervalMs,
     },
     metrics: createRuntimeMetrics(new Registry()), logger: silentLogger(),
   });
@@ -166,13 +166,13 @@ function firstOccurrences(values: readonly string[]): string[] {
 
 const streamOptions = { seed: 5, events: 6_000, keys: 40, partitions: 3, duplicateRate: 0.05, outOfOrderRate: 0.1, lateRate: 0, lateByMs: 0 };
 
-describe('pipelined outbox drain', () => {
+describe.each([0, 3])('pipelined outbox drain (acknowledgements at most every %i ms)', (ackMs) => {
   it('overlaps drains with later commits, bounded, and performs every effect once in commit order', async () => {
     const stream = makeStream(streamOptions);
     const store = new WatchedStore();
     const sink = new SlowSink();
     store.sink = sink;
-    const host = makeHost(store, sink);
+    const host = makeHost(store, sink, MAX_UNDRAINED, ackMs);
     await host.onAssignment([0, 1, 2]);
     await Promise.all([...stream].map(([p, msgs]) => drive(host, toRecords(p, msgs), 200)));
     await host.stop();
@@ -181,7 +181,9 @@ describe('pipelined outbox drain', () => {
     // It did pipeline, and never ran more than the bound ahead (+1: the commit being counted).
     expect(store.commitsWhileDraining).toBeGreaterThan(0);
     expect(store.maxUndrainedAtCommit).toBeGreaterThan(1);
-    expect(store.maxUndrainedAtCommit).toBeLessThanOrEqual(MAX_UNDRAINED + 1);
+    // (With deferred acknowledgements the store also holds performed entries not yet
+    // acknowledged; the bound is on what is not performed, pinned in outbox-drain.test.ts.)
+    if (ackMs === 0) expect(store.maxUndrainedAtCommit).toBeLessThanOrEqual(MAX_UNDRAINED + 1);
     // Exactly-once state: every key's count equals its accepted events.
     for (const [p, values] of expectedEmits(stream)) {
       const last = new Map(values.map((v) => [v.slice(0, v.indexOf(':')), v]));
@@ -195,7 +197,7 @@ describe('pipelined outbox drain', () => {
     const stream = makeStream({ ...streamOptions, seed: 9 });
     const store = new WatchedStore();
     const sinkA = new SlowSink();
-    const hostA = makeHost(store, sinkA);
+    const hostA = makeHost(store, sinkA, MAX_UNDRAINED, ackMs);
     await hostA.onAssignment([0, 1, 2]);
     // First half on host A, with failing performs along the way (the batch fails, the task is
     // discarded and claimed again, the outbox re-drained)...
@@ -208,7 +210,7 @@ describe('pipelined outbox drain', () => {
     // ...then A "crashes" without draining (its sink stops taking effects), B takes over.
     sinkA.failNext = Number.POSITIVE_INFINITY;
     const sinkB = new SlowSink();
-    const hostB = makeHost(store, sinkB);
+    const hostB = makeHost(store, sinkB, MAX_UNDRAINED, ackMs);
     await hostB.onAssignment([0, 1, 2]);
     await Promise.all([...stream].map(([p, msgs]) => drive(hostB, toRecords(p, msgs), 150)));
     await hostB.stop();
@@ -232,11 +234,11 @@ describe('pipelined outbox drain', () => {
     const records = toRecords(0, stream.get(0)!);
     const store = new WatchedStore();
     const sinkA = new SlowSink();
-    const hostA = makeHost(store, sinkA);
+    const hostA = makeHost(store, sinkA, MAX_UNDRAINED, ackMs);
     await hostA.onAssignment([0]);
     expect((await hostA.handleBatch(0, records.slice(0, 200))).kind).toBe('processed');
     // Another worker claims the partition while A's effects may still be draining.
-    const hostB = makeHost(store, new SlowSink());
+    const hostB = makeHost(store, new SlowSink(), MAX_UNDRAINED, ackMs);
     await hostB.onAssignment([0]);
     const next = await hostA.handleBatch(0, records.slice(200, 400));
     expect(next.kind).toBe('lost');
