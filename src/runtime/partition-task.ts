@@ -136,7 +136,7 @@ export class PartitionTask<M> {
     // keeps commit order); with maxUndrainedCommits 0, before any new input is processed.
     if (!(await this.#settle())) return { kind: 'lost' };
     const start = this.#nextOffset;
-    const fresh = start === null ? records : records.filter((r) => offsetNumber(r.offset) >= offsetNumber(start));
+    const fresh = start === null ? records : fromOffset(records, offsetNumber(start));
     const first = fresh[0];
     // Everything below the durable position was applied before: acknowledge it as processed.
     if (!first) return { kind: 'processed', lastOffset: records[records.length - 1]?.offset ?? null };
@@ -398,6 +398,16 @@ function emptyOutput(maxEventTimeMs: number, watermarkMs: number): StepOutput {
     states: new Map(), dedup: [], timersAdd: [], timersRemove: [], effects: [], maxEventTimeMs, watermarkMs,
     counts: { processed: 0, duplicate: 0, late: 0, invalid: 0, failed: 0, timers: 0 }, actorMessages: new Map(),
   };
+}
+
+/**
+ * The records at or after `start`. Records come in offset order, so this is a suffix: usually
+ * the whole batch (no copy); a redelivered batch starts inside what was already committed.
+ */
+function fromOffset(records: readonly InputRecord[], start: number): readonly InputRecord[] {
+  let i = 0;
+  while (i < records.length && offsetNumber(records[i]!.offset) < start) i += 1;
+  return i === 0 ? records : records.slice(i);
 }
 
 /** The actor key inside a state id (`${actorType}\u0000${key}`, see stateId). */
