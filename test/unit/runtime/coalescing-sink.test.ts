@@ -59,9 +59,31 @@ describe('CoalescingSink', () => {
     expect(inner.calls[1]!.map((e) => (e.type === 'emit' ? e.value : ''))).toEqual(['b:0', 'c:0']);
   });
 
+  it('starts a second flush while one runs only when enough effects wait, up to maxInFlight', async () => {
+    const inner = new RecordingSink();
+    inner.gated = true;
+    const sink = new CoalescingSink(inner, { maxEffects: 10, maxInFlight: 2, parallelEffects: 6 });
+    const calls = [sink.perform(emits('a', 1))];
+    await tick();
+    calls.push(sink.perform(emits('b', 2)), sink.perform(emits('c', 2)));
+    await tick();
+    expect(inner.calls).toHaveLength(1); // 4 waiting < 6: they queue behind the running flush
+    calls.push(sink.perform(emits('d', 3)));
+    await tick();
+    expect(inner.calls).toHaveLength(2); // 7 waiting: a second flush takes them all
+    calls.push(sink.perform(emits('e', 9)));
+    await tick();
+    expect(inner.calls).toHaveLength(2); // maxInFlight reached
+    inner.release();
+    await tick();
+    inner.release();
+    await Promise.all(calls);
+    expect(inner.calls.map((c) => c.length)).toEqual([1, 7, 9]);
+  });
+
   it('caps a merged call at maxEffects whole calls, never splitting one', async () => {
     const inner = new RecordingSink();
-    const sink = new CoalescingSink(inner, 5);
+    const sink = new CoalescingSink(inner, { maxEffects: 5, maxInFlight: 1 });
     await Promise.all([sink.perform(emits('a', 3)), sink.perform(emits('b', 2)), sink.perform(emits('c', 7)), sink.perform(emits('d', 1))]);
     expect(inner.calls.map((c) => c.length)).toEqual([5, 7, 1]);
   });
@@ -81,7 +103,7 @@ describe('CoalescingSink', () => {
     const rng = createRng(7);
     const rand = () => rng.next();
     const inner = new RecordingSink();
-    const sink = new CoalescingSink(inner, 13);
+    const sink = new CoalescingSink(inner, { maxEffects: 13, parallelEffects: 8 });
     const callers = ['p0', 'p1', 'p2', 'p3'];
     const sent = new Map<string, string[]>(callers.map((c) => [c, []]));
     // Each caller is a drain: one call in flight at a time, several rounds.
