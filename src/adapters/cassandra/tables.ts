@@ -1,4 +1,4 @@
-import { bigintBytes } from './bigint-bytes.ts';
+import { bigintBytes, textListBytes } from './wire-values.ts';
 import { encodeFeatureVector } from './feature-vector.ts';
 
 /**
@@ -19,8 +19,14 @@ export interface TableMapping {
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const str = (v: unknown): string | null => (v === undefined || v === null ? null : String(v));
-/** A `bigint` or `timestamp` (epoch ms, the same 8 bytes) column's value, pre-encoded (bigint-bytes.ts). */
+/** A `bigint` or `timestamp` (epoch ms, the same 8 bytes) column's value, pre-encoded (wire-values.ts). */
 const big = (v: unknown): Buffer => bigintBytes(num(v));
+/** A `list<text>` column's value, pre-encoded (wire-values.ts); absent is null, as before. */
+const texts = (v: unknown): Buffer | null => {
+  if (v === undefined || v === null) return null;
+  if (!Array.isArray(v)) throw new TypeError('a list<text> value must be an array');
+  return textListBytes(v as string[]);
+};
 
 /** Score features go to the compact `features_v` vector (migration 002, feature-vector.ts). */
 const features = (v: unknown): Buffer => encodeFeatureVector((v ?? {}) as Record<string, number>);
@@ -40,7 +46,7 @@ export const TABLES: Readonly<Record<string, TableMapping>> = Object.freeze({
   },
   risk_scores_by_user: {
     cql: 'INSERT INTO risk_scores_by_user (user_id, ts_ms, event_id, merchant_id, score, decision, reasons, features_v, model_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?',
-    params: (r) => [str(r.user_id), big(r.ts_ms), str(r.event_id), str(r.merchant_id), num(r.score), str(r.decision), r.reasons, features(r.features), str(r.model_version)],
+    params: (r) => [str(r.user_id), big(r.ts_ms), str(r.event_id), str(r.merchant_id), num(r.score), str(r.decision), texts(r.reasons), features(r.features), str(r.model_version)],
     timestampMicros: (r) => num(r.ts_ms) * 1000,
     partitionKey: (r) => String(r.user_id),
   },

@@ -2,8 +2,8 @@ import cassandra from 'cassandra-driver';
 import type { OutputEffect } from '../../runtime/actor.ts';
 import { ErrorCodes, RiskstreamError } from '../../runtime/errors.ts';
 import type { EffectSink } from '../../runtime/sink.ts';
-import { bigintBytes } from './bigint-bytes.ts';
 import { TABLES } from './tables.ts';
+import { bigintBytes } from './wire-values.ts';
 import { type BoundRow, DEFAULT_LIMITS, groupWrites, type WriteGroupLimits } from './write-groups.ts';
 
 const { Client, types } = cassandra;

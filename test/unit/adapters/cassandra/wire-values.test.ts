@@ -1,6 +1,6 @@
 import cassandra from 'cassandra-driver';
 import { describe, expect, it } from 'vitest';
-import { bigintBytes } from '../../../../src/adapters/cassandra/bigint-bytes.ts';
+import { bigintBytes, textListBytes } from '../../../../src/adapters/cassandra/wire-values.ts';
 
 const { Long } = cassandra.types;
 
@@ -24,5 +24,26 @@ describe('bigintBytes (pre-encoded CQL bigint)', () => {
   it('refuses values a double cannot hold exactly instead of rounding them', () => {
     expect(() => bigintBytes(2 ** 53)).toThrow(RangeError);
     expect(() => bigintBytes(Number.POSITIVE_INFINITY)).toThrow(RangeError);
+  });
+});
+
+describe('textListBytes (pre-encoded CQL list<text>)', () => {
+  // The driver's own encoder (exported, though not in its typings).
+  const encoder = new (cassandra as unknown as { Encoder: new (v: number, o: object) => { encode(v: unknown, t: unknown): Buffer | null } }).Encoder(4, {});
+  const listOfText = { code: cassandra.types.dataTypes.list, info: { code: cassandra.types.dataTypes.text } };
+  const driverList = (items: string[]): Buffer | null => encoder.encode(items, listOfText);
+
+  it('encodes exactly as the driver does, multi-byte UTF-8 and empty items included', () => {
+    const lists = [['velocity_1h_count_high'], ['a', 'b', 'c'], [''], ['ünïcødé', '支付', '🙂', 'x'.repeat(300)], ['amount_zscore_high', 'new_device', 'graph_ring_score_high']];
+    for (const items of lists) expect(textListBytes(items)?.toString('hex')).toBe(driverList(items)?.toString('hex'));
+  });
+
+  it('sends an empty list as null, as the driver does (no change to the cells written)', () => {
+    expect(textListBytes([])).toBeNull();
+    expect(driverList([])).toBeNull();
+  });
+
+  it('refuses a non-string item', () => {
+    expect(() => textListBytes(['a', 3 as unknown as string])).toThrow(TypeError);
   });
 });
