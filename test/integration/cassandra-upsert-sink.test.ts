@@ -47,12 +47,15 @@ describe('CassandraUpsertSink on the local stack', () => {
     await sink.perform(effects);
     await sink.perform(effects); // a re-drain after a crash rewrites identical cells
     for (const m of ['m0', 'm1', 'm2']) {
-      const rs = await client.execute('SELECT window_start, cnt, WRITETIME(cnt) AS wt FROM merchant_windows WHERE merchant_id = ?', [m], { prepare: true });
+      const cql = 'SELECT window_start, window_end, status, cnt, sum_amount, n_users, final, updated_at_ms, WRITETIME(cnt) AS wt FROM merchant_windows WHERE merchant_id = ?';
+      const rs = await client.execute(cql, [m], { prepare: true });
       expect(rs.rows).toHaveLength(40);
       for (const r of rs.rows) {
         const i = ((r.window_start as Date).getTime() - t0) / 60_000;
-        expect(Number(r.cnt)).toBe(i + 1);
-        expect(Number(r.wt)).toBe((t0 + i * 60_000 + 300_000) * 1000);
+        const end = t0 + i * 60_000 + 300_000;
+        expect([(r.window_end as Date).getTime(), r.status, Number(r.cnt), r.sum_amount, Number(r.n_users), r.final]).toEqual([end, 'captured', i + 1, (i + 1) * 10, 1, true]);
+        expect(Number(r.wt)).toBe(end * 1000);
+        expect(r.updated_at_ms).toBeNull(); // redundant with the write time: not written any more
       }
     }
     const users = await client.execute('SELECT user_id, ts_ms FROM risk_scores_by_user WHERE user_id IN (?, ?, ?, ?)', ['u0', 'u1', 'u2', 'u3'], { prepare: true });
