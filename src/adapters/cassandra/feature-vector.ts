@@ -28,13 +28,21 @@ const SLOT: ReadonlyMap<string, number> = new Map(FEATURE_NAMES.map((name, i) =>
 export function encodeFeatureVector(features: Readonly<Record<string, number>>): Buffer {
   const n = FEATURE_NAMES.length;
   const buf = Buffer.allocUnsafe(HEADER_BYTES + 8 * n);
-  buf.writeUInt8(FEATURE_VECTOR_VERSION, 0);
-  buf.writeUInt8(n, 1);
-  for (let i = 0; i < n; i++) buf.writeDoubleLE(Number.NaN, HEADER_BYTES + 8 * i);
-  for (const [name, value] of Object.entries(features)) {
-    const slot = SLOT.get(name);
-    if (slot === undefined) throw new RangeError(`feature "${name}" is not in FEATURE_NAMES; append it there first`);
-    buf.writeDoubleLE(value, HEADER_BYTES + 8 * slot);
+  buf[0] = FEATURE_VECTOR_VERSION;
+  buf[1] = n;
+  // By slot rather than over Object.entries (an array of pairs per score: 1.6% of a user
+  // worker's CPU with the NaN prefill); a name outside the list shows as a key not counted.
+  let known = 0;
+  for (let i = 0; i < n; i++) {
+    const value = features[FEATURE_NAMES[i]!];
+    if (value !== undefined) known++;
+    buf.writeDoubleLE(value === undefined ? Number.NaN : value, HEADER_BYTES + 8 * i);
+  }
+  let keys = 0;
+  for (const name in features) if (Object.hasOwn(features, name) && features[name] !== undefined) keys++;
+  if (keys !== known) {
+    const unknown = Object.keys(features).find((name) => !SLOT.has(name));
+    throw new RangeError(`feature "${unknown}" is not in FEATURE_NAMES; append it there first`);
   }
   return buf;
 }

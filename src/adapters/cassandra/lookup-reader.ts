@@ -34,9 +34,16 @@ export class StoreLookupReader implements LookupReader {
   async scoreByEvent(eventId: string): Promise<StoredScore | null> {
     const live = (await this.#live.forEvent(eventId)) as StoredScore | null;
     if (live) return live;
-    const rs = await this.#client.execute('SELECT * FROM risk_scores_by_event WHERE event_id = ?', [eventId]);
-    const row = rs.first();
-    return row ? toScore(row) : null;
+    // risk_scores_by_event maps the event to its row in risk_scores_by_user (tables.ts); rows
+    // written before that change hold the whole score too, the fallback if that row is gone.
+    const byEvent = (await this.#client.execute('SELECT * FROM risk_scores_by_event WHERE event_id = ?', [eventId])).first();
+    if (!byEvent) return null;
+    const byUser = (await this.#client.execute(
+      'SELECT * FROM risk_scores_by_user WHERE user_id = ? AND ts_ms = ? AND event_id = ?',
+      [byEvent.user_id, byEvent.ts_ms, eventId],
+    )).first();
+    if (byUser) return toScore(byUser);
+    return byEvent.decision == null ? null : toScore(byEvent);
   }
 
   async merchantWindows(q: WindowQuery): Promise<{ rows: WindowRowOut[]; pageState: string | null }> {

@@ -178,10 +178,13 @@ async function checkUsers(world: PipelineWorld, pass: ReturnType<typeof partitio
 
   const decisions: Record<string, number> = {};
   let scored = 0;
-  const cql = 'SELECT event_id, user_id, score, decision, features_v FROM risk_scores_by_event';
+  // The score lives in risk_scores_by_user; risk_scores_by_event maps each event to its row.
+  const cql = 'SELECT user_id, ts_ms, event_id, score, decision, features_v FROM risk_scores_by_user';
+  const rowTs = new Map<string, number>();
   for await (const row of world.rows(cql)) {
     scored += 1;
     const id = row.event_id as string;
+    rowTs.set(id, Number(row.ts_ms));
     const f = want.get(id);
     const decision = row.decision as string;
     decisions[decision] = (decisions[decision] ?? 0) + 1;
@@ -192,13 +195,14 @@ async function checkUsers(world: PipelineWorld, pass: ReturnType<typeof partitio
     const diff = f ? featureDiff(got, f) : [];
     if (diff.length > 0) bad.add('features', `${id}: ${diff.map((n) => `${n} ${got[n]} vs ${f![n]}`).join(', ')}`);
   }
-  if (scored !== accepted.size) bad.add('scores', `${scored} scores by event for ${accepted.size} accepted events`);
-  let byUserRows = 0;
-  for await (const row of world.rows('SELECT user_id, event_id FROM risk_scores_by_user')) {
-    byUserRows += 1;
-    if (accepted.get(row.event_id as string)?.user_id !== row.user_id) bad.add('scores by user', `${row.user_id}/${row.event_id}`);
+  if (scored !== accepted.size) bad.add('scores', `${scored} scores by user for ${accepted.size} accepted events`);
+  let byEventRows = 0;
+  for await (const row of world.rows('SELECT event_id, user_id, ts_ms FROM risk_scores_by_event')) {
+    byEventRows += 1;
+    const id = row.event_id as string;
+    if (accepted.get(id)?.user_id !== row.user_id || rowTs.get(id) !== Number(row.ts_ms)) bad.add('scores by event', `${id} → ${row.user_id}/${row.ts_ms}`);
   }
-  if (byUserRows !== accepted.size) bad.add('scores by user', `${byUserRows} rows for ${accepted.size} accepted events`);
+  if (byEventRows !== accepted.size) bad.add('scores by event', `${byEventRows} rows for ${accepted.size} accepted events`);
   await checkLive(world, byUser, want, bad);
   return { users: byUser.size, rekeyRepeats: repeats, userEventsPastRetention: pastRetention, userEventsHistorySkewed: historySkewed, decisions };
 }
