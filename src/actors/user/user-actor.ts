@@ -67,11 +67,13 @@ export function userActor(config: UserActorConfig, scoring: ScoringContext): Act
         features,
         model_version: result.modelVersion,
       };
+      // Serialised once: the emits carry it, and the upserts pass it on (`json`) so the outbox
+      // stores the record once and the live score sink does not serialise it again.
       const value = JSON.stringify(record);
       const effects: Effect[] = [
-        { type: 'upsert', sink: 'risk_scores_by_user', row: record },
-        { type: 'upsert', sink: 'risk_scores_by_event', row: record },
-        { type: 'upsert', sink: LIVE_SCORES_SINK, row: record },
+        { type: 'upsert', sink: 'risk_scores_by_user', row: record, json: value },
+        { type: 'upsert', sink: 'risk_scores_by_event', row: record, json: value },
+        { type: 'upsert', sink: LIVE_SCORES_SINK, row: record, json: value },
         { type: 'emit', topic: 'risk.scores', key: event.user_id, value },
       ];
       if (record.decision !== 'allow') effects.push({ type: 'emit', topic: 'risk.alerts', key: event.user_id, value });
