@@ -171,13 +171,92 @@ function amountZ(state: UserState, amount: number, cfg: UserFeatureConfig): numb
 }
 
 /**
- * Scratch sets for the distinct counts of {@link windowed}, cleared on every call rather than
- * allocated (three sets per payment were a visible share of the user worker's garbage). Safe:
- * windowed() never calls out while they are in use, and JS runs one call at a time.
+ * Distinct 32-bit integers (merchant and device hashes) without allocating: open addressing over
+ * typed arrays, emptied by moving to a new stamp instead of clearing. windowed() runs for every
+ * payment and counts up to `maxRecentEvents` ids; Sets cost most of its time (a Set's clear()
+ * allocates a new table, and its growth rehashes), and much of the user worker's garbage.
  */
-const scratchDevices = new Set<number>();
-const scratchMerchants = new Set<number>();
-const scratchCountries = new Set<string>();
+class DistinctInts {
+  #keys = new Int32Array(64);
+  #stamps = new Uint32Array(64);
+  #stamp = 0;
+  size = 0;
+
+  /** Empties the set, sized for up to `n` distinct values (load factor ≤ 1/2). */
+  reset(n: number): void {
+    if (this.#keys.length < 2 * n) {
+      let capacity = this.#keys.length;
+      while (capacity < 2 * n) capacity *= 2;
+      this.#keys = new Int32Array(capacity);
+      this.#stamps = new Uint32Array(capacity);
+      this.#stamp = 0;
+    }
+    this.#stamp += 1;
+    if (this.#stamp === 0x1_0000_0000) {
+      this.#stamps.fill(0);
+      this.#stamp = 1;
+    }
+    this.size = 0;
+  }
+
+  add(value: number): void {
+    const key = value | 0;
+    const mask = this.#keys.length - 1;
+    const h = Math.imul(key, 0x9e3779b1);
+    let i = (h ^ (h >>> 15)) & mask;
+    while (this.#stamps[i] === this.#stamp) {
+      if (this.#keys[i] === key) return;
+      i = (i + 1) & mask;
+    }
+    this.#stamps[i] = this.#stamp;
+    this.#keys[i] = key;
+    this.size += 1;
+  }
+}
+
+/**
+ * Distinct country codes: users pay from one or a few countries, so a short list (checked
+ * against the previous entry's code first) beats hashing; a user with more than
+ * {@link FEW_COUNTRIES} in the window falls back to a Set for the rest of the scan.
+ */
+const FEW_COUNTRIES = 8;
+class DistinctCountries {
+  readonly #few: string[] = [];
+  #many: Set<string> | undefined;
+  #last = '';
+
+  reset(): void {
+    this.#few.length = 0;
+    this.#many = undefined;
+    this.#last = '';
+  }
+
+  get size(): number {
+    return this.#many?.size ?? this.#few.length;
+  }
+
+  add(code: string): void {
+    if (code === this.#last) return;
+    this.#last = code;
+    if (this.#many !== undefined) {
+      this.#many.add(code);
+      return;
+    }
+    const few = this.#few;
+    for (let i = 0; i < few.length; i++) if (few[i] === code) return;
+    few.push(code);
+    if (few.length > FEW_COUNTRIES) this.#many = new Set(few);
+  }
+}
+
+/**
+ * Scratch sets for the distinct counts of {@link windowed}, reset on every call rather than
+ * allocated. Safe: windowed() never calls out while they are in use, and JS runs one call at a
+ * time.
+ */
+const scratchDevices = new DistinctInts();
+const scratchMerchants = new DistinctInts();
+const scratchCountries = new DistinctCountries();
 
 function windowed(recent: readonly RecentEntry[], at: number, t: number) {
   let c1 = 0;
@@ -188,21 +267,23 @@ function windowed(recent: readonly RecentEntry[], at: number, t: number) {
   const devices = scratchDevices;
   const merchants = scratchMerchants;
   const countries = scratchCountries;
-  devices.clear();
-  merchants.clear();
-  countries.clear();
+  devices.reset(at + 1);
+  merchants.reset(at + 1);
+  countries.reset();
   // the list is sorted and the new entry sits after every ts ≤ t, so entries past `at` are in the
   // future; scan back from `at` and stop at the 24 h boundary (indexed access: this is the hot loop)
+  const dayStart = t - DAY;
+  const hourStart = t - HOUR;
   for (let i = at; i >= 0; i--) {
     const e = recent[i] as RecentEntry;
     const ts = e[0];
-    if (ts <= t - DAY) break;
+    if (ts <= dayStart) break;
     c24++;
     u24 += e[1];
     merchants.add(e[2]);
     if (e[3] !== -1) devices.add(e[3]);
     if (e[4] !== '') countries.add(e[4]);
-    if (ts > t - HOUR) {
+    if (ts > hourStart) {
       c1++;
       u1 += e[1];
       f1 += e[5];
@@ -211,7 +292,7 @@ function windowed(recent: readonly RecentEntry[], at: number, t: number) {
   let streak = 0;
   for (let i = at; i >= 0; i--) {
     const e = recent[i] as RecentEntry;
-    if (e[0] <= t - DAY || e[5] === 0) break;
+    if (e[0] <= dayStart || e[5] === 0) break;
     streak++;
   }
   return {
