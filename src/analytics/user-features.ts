@@ -25,13 +25,15 @@
  * (counts become lower bounds). Ids in the recent list are 32-bit hashes: distinct counts are
  * exact up to hash collisions (≈ k²/2^33, below 10^-6 for k = 100).
  *
- * State (plain JSON, mutated in place):
+ * State (plain data, mutated in place; stored compactly by actors/user/user-state-codec.ts, whose
+ * version 1 is this shape as JSON):
  *   { v: 1, maxTs, recent: [[ts, amountUnits, merchantHash, deviceHash | -1, country | "", failed 0|1], ...]
  *     (sorted by ts, ties in arrival order), devices: { id: [firstTs, lastTs] },
  *     countries: { code: [firstTs, lastTs] }, amounts: [n, mean, m2], dropped }
  */
 import { murmur3 } from './hash.ts';
 import { amountToUnits, unitsToAmount } from './money.ts';
+import { IntIndex, StringIndex } from './scratch-index.ts';
 
 /** Feature names, in the fixed order of {@link featureVector}. Append only: models depend on it. */
 export const FEATURE_NAMES = [
@@ -171,92 +173,12 @@ function amountZ(state: UserState, amount: number, cfg: UserFeatureConfig): numb
 }
 
 /**
- * Distinct 32-bit integers (merchant and device hashes) without allocating: open addressing over
- * typed arrays, emptied by moving to a new stamp instead of clearing. windowed() runs for every
- * payment and counts up to `maxRecentEvents` ids; Sets cost most of its time (a Set's clear()
- * allocates a new table, and its growth rehashes), and much of the user worker's garbage.
+ * Scratch tables for the distinct counts of {@link windowed}, reset on every call rather than
+ * allocated (scratch-index.ts says why and why it is safe).
  */
-class DistinctInts {
-  #keys = new Int32Array(64);
-  #stamps = new Uint32Array(64);
-  #stamp = 0;
-  size = 0;
-
-  /** Empties the set, sized for up to `n` distinct values (load factor ≤ 1/2). */
-  reset(n: number): void {
-    if (this.#keys.length < 2 * n) {
-      let capacity = this.#keys.length;
-      while (capacity < 2 * n) capacity *= 2;
-      this.#keys = new Int32Array(capacity);
-      this.#stamps = new Uint32Array(capacity);
-      this.#stamp = 0;
-    }
-    this.#stamp += 1;
-    if (this.#stamp === 0x1_0000_0000) {
-      this.#stamps.fill(0);
-      this.#stamp = 1;
-    }
-    this.size = 0;
-  }
-
-  add(value: number): void {
-    const key = value | 0;
-    const mask = this.#keys.length - 1;
-    const h = Math.imul(key, 0x9e3779b1);
-    let i = (h ^ (h >>> 15)) & mask;
-    while (this.#stamps[i] === this.#stamp) {
-      if (this.#keys[i] === key) return;
-      i = (i + 1) & mask;
-    }
-    this.#stamps[i] = this.#stamp;
-    this.#keys[i] = key;
-    this.size += 1;
-  }
-}
-
-/**
- * Distinct country codes: users pay from one or a few countries, so a short list (checked
- * against the previous entry's code first) beats hashing; a user with more than
- * {@link FEW_COUNTRIES} in the window falls back to a Set for the rest of the scan.
- */
-const FEW_COUNTRIES = 8;
-class DistinctCountries {
-  readonly #few: string[] = [];
-  #many: Set<string> | undefined;
-  #last = '';
-
-  reset(): void {
-    this.#few.length = 0;
-    this.#many = undefined;
-    this.#last = '';
-  }
-
-  get size(): number {
-    return this.#many?.size ?? this.#few.length;
-  }
-
-  add(code: string): void {
-    if (code === this.#last) return;
-    this.#last = code;
-    if (this.#many !== undefined) {
-      this.#many.add(code);
-      return;
-    }
-    const few = this.#few;
-    for (let i = 0; i < few.length; i++) if (few[i] === code) return;
-    few.push(code);
-    if (few.length > FEW_COUNTRIES) this.#many = new Set(few);
-  }
-}
-
-/**
- * Scratch sets for the distinct counts of {@link windowed}, reset on every call rather than
- * allocated. Safe: windowed() never calls out while they are in use, and JS runs one call at a
- * time.
- */
-const scratchDevices = new DistinctInts();
-const scratchMerchants = new DistinctInts();
-const scratchCountries = new DistinctCountries();
+const scratchDevices = new IntIndex();
+const scratchMerchants = new IntIndex();
+const scratchCountries = new StringIndex();
 
 function windowed(recent: readonly RecentEntry[], at: number, t: number) {
   let c1 = 0;
@@ -280,9 +202,9 @@ function windowed(recent: readonly RecentEntry[], at: number, t: number) {
     if (ts <= dayStart) break;
     c24++;
     u24 += e[1];
-    merchants.add(e[2]);
-    if (e[3] !== -1) devices.add(e[3]);
-    if (e[4] !== '') countries.add(e[4]);
+    merchants.indexOf(e[2]);
+    if (e[3] !== -1) devices.indexOf(e[3]);
+    if (e[4] !== '') countries.indexOf(e[4]);
     if (ts > hourStart) {
       c1++;
       u1 += e[1];

@@ -7,7 +7,8 @@ import {
   type UserState,
 } from '../../analytics/user-features.ts';
 import type { IngestedEvent } from '../../contract/event.ts';
-import { type ActorType, type Effect, jsonCodec, type Transition } from '../../runtime/actor.ts';
+import type { ActorType, Effect, Transition } from '../../runtime/actor.ts';
+import { userStateCodec } from './user-state-codec.ts';
 
 /**
  * Read-only capabilities the user actor is given. They return immutable snapshots that the
@@ -51,7 +52,7 @@ export function userActor(config: UserActorConfig, scoring: ScoringContext): Act
     name: 'user',
     keyOf: (e) => e.user_id,
     initialState: () => emptyUserState(),
-    codec: jsonCodec<UserState>(1),
+    codec: userStateCodec,
     handle: (state, event): Transition<UserState> => {
       const features = observeUserEvent(state, event, config.features, scoring.graph(event.user_id));
       const result = score(scoring.model(), features);
