@@ -42,11 +42,21 @@ interface StoredV2 {
 const hashes = new IntIndex();
 const codes = new StringIndex();
 
+/**
+ * The number as a 32-bit integer when it is one: differences of stored times are computed in
+ * doubles, and one double pushed to an array makes it a double array, which JSON.stringify
+ * prints over twice as slowly as one of small integers (measured on 120 time differences).
+ */
+function int(x: number): number {
+  const i = x | 0;
+  return i === x ? i : x;
+}
+
 function encodeSeen(seen: Seen, base: number): (number | string)[] {
   const out: (number | string)[] = [];
   for (const key of Object.keys(seen)) {
     const [first, last] = seen[key] as [number, number];
-    out.push(key, base - first, base - last);
+    out.push(key, int(base - first), int(base - last));
   }
   return out;
 }
@@ -68,7 +78,7 @@ export function encodeUserState(state: UserState): string {
   for (const e of state.recent) {
     const merchant = hashes.indexOf(e[2]);
     const device = e[3] === -1 ? 0 : hashes.indexOf(e[3]) + 1;
-    r.push(base - e[0], e[1], merchant, device, e[4] === '' ? 0 : codes.indexOf(e[4]) + 1, e[5]);
+    r.push(int(base - e[0]), int(e[1]), merchant, device, e[4] === '' ? 0 : codes.indexOf(e[4]) + 1, e[5]);
   }
   // the dictionary in index order: recover each hash from its first entry
   const h = new Array<number>(hashes.size);
