@@ -9,8 +9,7 @@
  * What a worker does per partition batch, minus the I/O: decode the records (the pipeline's own
  * InputSpec), run the batch step (dedup, actors, watermark, due timers: runtime/batch-step.ts),
  * encode every touched state (toStateWrites), serialise the outbox as the Redis commit does
- * (one JSON array of the effects) and parse it back as a drain after a crash would not (the
- * drain reuses the in-memory effects), then what the sinks build per effect: emit payload sizes
+ * (encodeOutboxEffects; the drain reuses the in-memory effects), then what the sinks build per effect: emit payload sizes
  * (Kafka), the live score's JSON (LiveScoreSink). The Cassandra sink's row binding is not
  * included (another module's cost). The merchant stage's re-keyed records are the user stage's
  * input, partitioned by user.
@@ -26,6 +25,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EVENTS_BY_USER_TOPIC, merchantPipeline, userPipeline } from '../src/actors/payments/pipelines.ts';
 import { LIVE_SCORES_SINK } from '../src/actors/user/user-actor.ts';
+import { encodeOutboxEffects } from '../src/adapters/redis/codec.ts';
 import { DEFAULT_MODEL } from '../src/analytics/default-model.ts';
 import { encodeEvent } from '../src/contract/wire.ts';
 import { generateTraffic, generatorOptions } from '../src/generator/generate.ts';
@@ -76,7 +76,7 @@ function sinkWork(effects: readonly OutputEffect[]): number {
   let bytes = 0;
   for (const e of effects) {
     if (e.type === 'emit') bytes += Buffer.byteLength(e.key) + Buffer.byteLength(e.value);
-    else if (e.sink === LIVE_SCORES_SINK) bytes += JSON.stringify(e.row).length;
+    else if (e.sink === LIVE_SCORES_SINK) bytes += (e.json ?? JSON.stringify(e.row)).length;
   }
   return bytes;
 }
@@ -111,7 +111,7 @@ function runStage<M>(pipeline: Pipeline<M>, partitions: readonly InputRecord[][]
       );
       const writes = timed(cpu, 'encodeStates', () => toStateWrites(pipeline, step.states));
       for (const w of writes) stateBytes += w.value?.length ?? 0;
-      outboxBytes += timed(cpu, 'outbox', () => (step.effects.length > 0 ? JSON.stringify(step.effects).length : 0));
+      outboxBytes += timed(cpu, 'outbox', () => encodeOutboxEffects(step.effects).length);
       timed(cpu, 'sinks', () => sinkWork(step.effects));
       for (const [id, state] of step.states) stored.set(id, state);
       maxEventTimeMs = step.maxEventTimeMs;

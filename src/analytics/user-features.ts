@@ -25,13 +25,15 @@
  * (counts become lower bounds). Ids in the recent list are 32-bit hashes: distinct counts are
  * exact up to hash collisions (≈ k²/2^33, below 10^-6 for k = 100).
  *
- * State (plain JSON, mutated in place):
+ * State (plain data, mutated in place; stored compactly by actors/user/user-state-codec.ts, whose
+ * version 1 is this shape as JSON):
  *   { v: 1, maxTs, recent: [[ts, amountUnits, merchantHash, deviceHash | -1, country | "", failed 0|1], ...]
  *     (sorted by ts, ties in arrival order), devices: { id: [firstTs, lastTs] },
  *     countries: { code: [firstTs, lastTs] }, amounts: [n, mean, m2], dropped }
  */
 import { murmur3 } from './hash.ts';
 import { amountToUnits, unitsToAmount } from './money.ts';
+import { IntIndex, StringIndex } from './scratch-index.ts';
 
 /** Feature names, in the fixed order of {@link featureVector}. Append only: models depend on it. */
 export const FEATURE_NAMES = [
@@ -171,13 +173,12 @@ function amountZ(state: UserState, amount: number, cfg: UserFeatureConfig): numb
 }
 
 /**
- * Scratch sets for the distinct counts of {@link windowed}, cleared on every call rather than
- * allocated (three sets per payment were a visible share of the user worker's garbage). Safe:
- * windowed() never calls out while they are in use, and JS runs one call at a time.
+ * Scratch tables for the distinct counts of {@link windowed}, reset on every call rather than
+ * allocated (scratch-index.ts says why and why it is safe).
  */
-const scratchDevices = new Set<number>();
-const scratchMerchants = new Set<number>();
-const scratchCountries = new Set<string>();
+const scratchDevices = new IntIndex();
+const scratchMerchants = new IntIndex();
+const scratchCountries = new StringIndex();
 
 function windowed(recent: readonly RecentEntry[], at: number, t: number) {
   let c1 = 0;
@@ -188,21 +189,23 @@ function windowed(recent: readonly RecentEntry[], at: number, t: number) {
   const devices = scratchDevices;
   const merchants = scratchMerchants;
   const countries = scratchCountries;
-  devices.clear();
-  merchants.clear();
-  countries.clear();
+  devices.reset(at + 1);
+  merchants.reset(at + 1);
+  countries.reset();
   // the list is sorted and the new entry sits after every ts ≤ t, so entries past `at` are in the
   // future; scan back from `at` and stop at the 24 h boundary (indexed access: this is the hot loop)
+  const dayStart = t - DAY;
+  const hourStart = t - HOUR;
   for (let i = at; i >= 0; i--) {
     const e = recent[i] as RecentEntry;
     const ts = e[0];
-    if (ts <= t - DAY) break;
+    if (ts <= dayStart) break;
     c24++;
     u24 += e[1];
-    merchants.add(e[2]);
-    if (e[3] !== -1) devices.add(e[3]);
-    if (e[4] !== '') countries.add(e[4]);
-    if (ts > t - HOUR) {
+    merchants.indexOf(e[2]);
+    if (e[3] !== -1) devices.indexOf(e[3]);
+    if (e[4] !== '') countries.indexOf(e[4]);
+    if (ts > hourStart) {
       c1++;
       u1 += e[1];
       f1 += e[5];
@@ -211,7 +214,7 @@ function windowed(recent: readonly RecentEntry[], at: number, t: number) {
   let streak = 0;
   for (let i = at; i >= 0; i--) {
     const e = recent[i] as RecentEntry;
-    if (e[0] <= t - DAY || e[5] === 0) break;
+    if (e[0] <= dayStart || e[5] === 0) break;
     streak++;
   }
   return {

@@ -32,6 +32,12 @@ export interface UpsertEffect {
   readonly type: 'upsert';
   readonly sink: string;
   readonly row: Readonly<Record<string, unknown>>;
+  /**
+   * Optional: exactly `JSON.stringify(row)`, when the actor has it anyway (for example because it
+   * emits the same record). The outbox and JSON sinks reuse it instead of serialising the row
+   * again; an emit whose `value` is this same string is stored once in the outbox.
+   */
+  readonly json?: string;
 }
 
 /** Schedule an event-time timer for this actor: `onTimer` runs once the watermark reaches `atMs`. */

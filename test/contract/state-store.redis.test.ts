@@ -2,6 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, keysByPrefix, unlinkByPrefix } from '../../src/adapters/redis/admin.ts';
 import { partitionKeys, partitionTag } from '../../src/adapters/redis/keys.ts';
 import { RedisStateStore } from '../../src/adapters/redis/state-store.ts';
+import { userActor } from '../../src/actors/user/user-actor.ts';
+import { DEFAULT_MODEL } from '../../src/analytics/default-model.ts';
+import { emptyUserState, resolveUserFeatureConfig } from '../../src/analytics/user-features.ts';
+import type { IngestedEvent } from '../../src/contract/event.ts';
+import type { OutputEffect } from '../../src/runtime/actor.ts';
 import { stateId } from '../../src/runtime/store.ts';
 import { stateStoreContract } from './state-store.contract.ts';
 import { batch, emit, REF } from './state-store.fixtures.ts';
@@ -48,6 +53,31 @@ describe('RedisStateStore on a real Redis', () => {
     for (const cleanup of cleanups) await cleanup();
     expect(await keysByPrefix(admin, RUN_PREFIX)).toEqual([]);
     await admin.quit();
+  });
+
+  it("re-drains the user actor's effects after a crash as they were (the record stored once, emits by reference)", async () => {
+    const { store } = make();
+    const actor = userActor({ features: resolveUserFeatureConfig() }, { model: () => DEFAULT_MODEL, graph: () => undefined });
+    const effects: OutputEffect[] = [];
+    let state = emptyUserState();
+    for (let n = 0; n < 6; n += 1) {
+      const event = {
+        event_id: `e"${n}`, ts_ms: 1_767_225_600_000 + n * 1_000, user_id: 'u1', merchant_id: `m${n}`, amount: n === 5 ? 90_000 : 10,
+        currency: 'EUR', country: n === 5 ? 'NG' : 'FR', device_id: `d${n}`, status: n > 2 ? 'failed' : 'captured', ingest_received_ms: 1,
+      } as IngestedEvent;
+      const out = actor.handle(state, event, { key: 'u1', partition: 3, offset: String(n), watermarkMs: 0 });
+      state = out.state;
+      for (const e of out.effects) if (e.type !== 'timer') effects.push(e);
+    }
+    const { epoch } = await store.claim(REF);
+    expect(await store.commit(batch(epoch, '0', '6', { effects }))).toEqual({ ok: true, outboxSeq: 1 });
+    // a new owner after a crash gets the entry back from Redis, not the in-memory objects
+    const [entry] = (await store.claim(REF)).outbox;
+    const withoutJson = effects.map((e) => (e.type === 'upsert' ? { type: e.type, sink: e.sink, row: e.row } : e));
+    expect(entry).toEqual({ seq: 1, effects: withoutJson });
+    const emits = (list: readonly OutputEffect[]) => list.flatMap((e) => (e.type === 'emit' ? [`${e.topic} ${e.value}`] : []));
+    expect(emits(entry!.effects)).toEqual(emits(effects));
+    expect(emits(effects).some((v) => v.startsWith('risk.alerts'))).toBe(true);
   });
 
   it('fences a zombie worker: after B claims, every write of A is refused and B is intact', async () => {

@@ -7,7 +7,8 @@ import {
   type UserState,
 } from '../../analytics/user-features.ts';
 import type { IngestedEvent } from '../../contract/event.ts';
-import { type ActorType, type Effect, jsonCodec, type Transition } from '../../runtime/actor.ts';
+import type { ActorType, Effect, Transition } from '../../runtime/actor.ts';
+import { userStateCodec } from './user-state-codec.ts';
 
 /**
  * Read-only capabilities the user actor is given. They return immutable snapshots that the
@@ -51,7 +52,7 @@ export function userActor(config: UserActorConfig, scoring: ScoringContext): Act
     name: 'user',
     keyOf: (e) => e.user_id,
     initialState: () => emptyUserState(),
-    codec: jsonCodec<UserState>(1),
+    codec: userStateCodec,
     handle: (state, event): Transition<UserState> => {
       const features = observeUserEvent(state, event, config.features, scoring.graph(event.user_id));
       const result = score(scoring.model(), features);
@@ -67,11 +68,13 @@ export function userActor(config: UserActorConfig, scoring: ScoringContext): Act
         features,
         model_version: result.modelVersion,
       };
+      // Serialised once: the emits carry it, and the upserts pass it on (`json`) so the outbox
+      // stores the record once and the live score sink does not serialise it again.
       const value = JSON.stringify(record);
       const effects: Effect[] = [
-        { type: 'upsert', sink: 'risk_scores_by_user', row: record },
-        { type: 'upsert', sink: 'risk_scores_by_event', row: record },
-        { type: 'upsert', sink: LIVE_SCORES_SINK, row: record },
+        { type: 'upsert', sink: 'risk_scores_by_user', row: record, json: value },
+        { type: 'upsert', sink: 'risk_scores_by_event', row: record, json: value },
+        { type: 'upsert', sink: LIVE_SCORES_SINK, row: record, json: value },
         { type: 'emit', topic: 'risk.scores', key: event.user_id, value },
       ];
       if (record.decision !== 'allow') effects.push({ type: 'emit', topic: 'risk.alerts', key: event.user_id, value });

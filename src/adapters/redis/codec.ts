@@ -21,9 +21,9 @@ import type {
  * One argument per item: Redis parses the protocol faster than Lua could split a packed string.
  *
  * Outbox entry (one list element per commit with effects):
- *   '{"seq":<n>,"effects":<JSON array of OutputEffect>}'   seq first: ackOutbox-2.lua reads it
- *   with a pattern instead of decoding the JSON. When upserts of the commit share row objects,
- *   `effects` is `{"rows":[...],"list":[...]}` instead (see shareRows).
+ *   '{"seq":<n>,"effects":<effects>}'   seq first: ackOutbox-2.lua reads it with a pattern
+ *   instead of decoding the JSON. `effects` is a JSON array of OutputEffect, or the shared
+ *   shape of encodeOutboxEffects below.
  */
 
 /** Lua status codes; keep in step with commitBatch-5.lua and ackOutbox-2.lua. */
@@ -78,47 +78,70 @@ function splitMixedStateWrites(batch: CommitBatch): { sets: string[]; dels: stri
 }
 
 /**
- * Rows that several upserts of one commit share (the user actor upserts one score record to
- * three sinks) are written once: the entry's `effects` is then `{"rows":[...],"list":[...]}`
- * with `{"type":"upsert","sink":..,"rowRef":i}` items. Without sharing it stays a plain array
- * (entries written before this format decode as they always did).
+ * Outbox entry effects (the `effects` of an entry), in one of two shapes:
+ *
+ *   plain   [OutputEffect, ...]                  no row to share; the shape of the oldest entries
+ *   shared  {"rows":[<row JSON>, ...],"list":[item, ...]} where an item is an OutputEffect or
+ *           {"type":"upsert","sink":s,"rowRef":i}        row = rows[i]
+ *           {"type":"emit","topic":t,"key":k,"valueRef":i}  value = JSON.stringify(rows[i])
+ *
+ * Shared is written when upserts of the commit share a row object (the user actor upserts one
+ * score record to three sinks) or carry the row's JSON (`UpsertEffect.json`): each row is then
+ * stored once, from that JSON when the actor has it, and an emit whose value is that same JSON
+ * (risk.scores) points at the row instead of repeating it as an escaped string. Only the JSON
+ * of the most recent upsert is compared (one string comparison per emit): actors emit a record
+ * right after upserting it. Decoding re-serialises such a value, which gives back the same
+ * string because it was JSON.stringify output (`json` is defined as exactly that).
  */
 interface SharedEffects {
   readonly rows: unknown[];
   readonly list: unknown[];
 }
 
-function shareRows(effects: readonly OutputEffect[]): readonly OutputEffect[] | SharedEffects {
+function sharesRows(effects: readonly OutputEffect[]): boolean {
   let seen: Set<object> | undefined;
-  let repeated = false;
   for (const effect of effects) {
     if (effect.type !== 'upsert') continue;
+    if (effect.json !== undefined) return true;
     seen ??= new Set();
-    if (seen.has(effect.row)) {
-      repeated = true;
-      break;
-    }
+    if (seen.has(effect.row)) return true;
     seen.add(effect.row);
   }
-  if (!repeated) return effects;
-  const rows: unknown[] = [];
-  const index = new Map<object, number>();
-  const list = effects.map((effect) => {
-    if (effect.type !== 'upsert') return effect;
-    let ref = index.get(effect.row);
-    if (ref === undefined) {
-      ref = rows.push(effect.row) - 1;
-      index.set(effect.row, ref);
-    }
-    return { type: 'upsert', sink: effect.sink, rowRef: ref };
-  });
-  return { rows, list };
+  return false;
 }
 
-function effectsArg(effects: readonly OutputEffect[]): string {
+function encodeShared(effects: readonly OutputEffect[]): string {
+  const rows: string[] = [];
+  const index = new Map<object, number>();
+  const list: unknown[] = [];
+  let lastJson: string | undefined;
+  let lastRef = -1;
+  for (const effect of effects) {
+    if (effect.type === 'upsert') {
+      let ref = index.get(effect.row);
+      if (ref === undefined) {
+        ref = rows.push(effect.json ?? JSON.stringify(effect.row)) - 1;
+        index.set(effect.row, ref);
+      }
+      if (effect.json !== undefined) {
+        lastJson = effect.json;
+        lastRef = ref;
+      }
+      list.push({ type: 'upsert', sink: effect.sink, rowRef: ref });
+    } else if (effect.value === lastJson) {
+      list.push({ type: 'emit', topic: effect.topic, key: effect.key, valueRef: lastRef });
+    } else {
+      list.push(effect);
+    }
+  }
+  return `{"rows":[${rows.join(',')}],"list":${JSON.stringify(list)}}`;
+}
+
+/** The outbox entry's effects as the commit script stores them ('' for none). */
+export function encodeOutboxEffects(effects: readonly OutputEffect[]): string {
   if (effects.length === 0) return '';
   try {
-    return JSON.stringify(shareRows(effects));
+    return sharesRows(effects) ? encodeShared(effects) : JSON.stringify(effects);
   } catch (err) {
     throw new RiskstreamError(ErrorCodes.validationFailed, 'outbox effects are not JSON-serialisable', {
       cause: err,
@@ -135,7 +158,7 @@ export function encodeCommitArgs(batch: CommitBatch): string[] {
     timeArg('maxEventTimeMs', batch.maxEventTimeMs),
     timeArg('watermarkMs', batch.watermarkMs),
     timeArg('dedupPruneBelowMs', batch.dedupPruneBelowMs),
-    effectsArg(batch.effects),
+    encodeOutboxEffects(batch.effects),
     String(sets.length / 2),
     String(dels.length),
     String(batch.dedup.length),
@@ -190,12 +213,18 @@ export function decodeOutboxEntry(json: string): OutboxEntry {
   const entry = JSON.parse(json) as { seq: number; effects: OutputEffect[] | SharedEffects };
   if (Array.isArray(entry.effects)) return { seq: entry.seq, effects: entry.effects };
   const { rows, list } = entry.effects;
-  const effects = list.map((item) => {
-    const e = item as OutputEffect & { rowRef?: number };
-    if (e.type !== 'upsert' || e.rowRef === undefined) return e;
-    const row = rows[e.rowRef];
-    if (row === undefined) throw unexpected('outbox entry', `rowRef ${e.rowRef} of ${rows.length} rows`);
-    return { type: 'upsert', sink: e.sink, row } as OutputEffect;
+  const rowAt = (ref: number): Readonly<Record<string, unknown>> => {
+    const row = rows[ref];
+    if (row === undefined) throw unexpected('outbox entry', `row ${ref} of ${rows.length} rows`);
+    return row as Readonly<Record<string, unknown>>;
+  };
+  const effects = list.map((item): OutputEffect => {
+    const e = item as OutputEffect & { rowRef?: number; valueRef?: number };
+    if (e.type === 'upsert' && e.rowRef !== undefined) return { type: 'upsert', sink: e.sink, row: rowAt(e.rowRef) };
+    if (e.type === 'emit' && e.valueRef !== undefined) {
+      return { type: 'emit', topic: e.topic, key: e.key, value: JSON.stringify(rowAt(e.valueRef)) };
+    }
+    return e;
   });
   return { seq: entry.seq, effects };
 }

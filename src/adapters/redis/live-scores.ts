@@ -69,7 +69,8 @@ export class LiveScoreSink implements EffectSink {
     for (const effect of effects) {
       if (effect.type !== 'upsert') continue;
       const row = effect.row as ScoreKey;
-      const json = JSON.stringify(row);
+      // The user actor hands over the record's JSON (it emits the same string): no second copy.
+      const json = effect.json ?? JSON.stringify(row);
       (pipeline as unknown as Redis).set(liveEventKey(this.#prefix, row.event_id), json, 'EX', this.#ttlSeconds);
       const current = latest.get(row.user_id);
       if (!current || isNewer(row, current.row)) latest.set(row.user_id, { row, json });

@@ -64,6 +64,39 @@ describe('user features', () => {
     }
   });
 
+  it('count many distinct merchants, devices and countries like the oracle (past the small-set paths)', () => {
+    const rng = createRng(7);
+    const windowedNames = FEATURE_NAMES.filter((n) => n.startsWith('velocity_') || n.startsWith('distinct_') || n === 'failed_1h_count' || n === 'failure_streak');
+    const events: UserEvent[] = [];
+    for (let i = 0; i < 450; i++) {
+      events.push({
+        ts_ms: 1_700_000_000_000 + i * 3 * MIN - rng.int(20 * MIN),
+        amount: 1 + rng.int(100),
+        merchant_id: `m${rng.int(300)}`,
+        status: rng.chance(0.3) ? 'failed' : 'captured',
+        ...(rng.chance(0.9) ? { device_id: `d${rng.int(200)}` } : {}),
+        // up to 40 codes, some not two letters long
+        ...(rng.chance(0.9) ? { country: rng.chance(0.5) ? 'FR' : `${String.fromCharCode(65 + rng.int(26))}${'Q'.repeat(rng.int(3))}` } : {}),
+      });
+    }
+    const expected = recomputeUserFeaturesBruteForce(events);
+    const state = emptyUserState();
+    const cfg = resolveUserFeatureConfig();
+    let most = { devices: 0, merchants: 0, countries: 0 };
+    events.forEach((e, i) => {
+      const f = observeUserEvent(state, e, cfg);
+      for (const name of windowedNames) expect(f[name], `event ${i} ${name}`).toBe(expected[i]![name]);
+      most = {
+        devices: Math.max(most.devices, f.distinct_devices_24h),
+        merchants: Math.max(most.merchants, f.distinct_merchants_24h),
+        countries: Math.max(most.countries, f.distinct_countries_24h),
+      };
+    });
+    expect(most.merchants).toBeGreaterThan(150);
+    expect(most.devices).toBeGreaterThan(100);
+    expect(most.countries).toBeGreaterThan(30);
+  });
+
   it('features actually vary (the comparison is not vacuous)', () => {
     const events = userEvents(createRng(99), 300);
     const f = recomputeUserFeaturesBruteForce(events);

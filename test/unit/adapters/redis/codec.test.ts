@@ -112,4 +112,47 @@ describe('redis codec', () => {
     expect(arg).toBe(JSON.stringify(effects));
     expect(decodeOutboxEntry(`{"seq":1,"effects":${arg}}`)).toEqual({ seq: 1, effects });
   });
+
+  it("stores a record once when upserts carry its JSON and an emit's value is that JSON", () => {
+    const record = { event_id: 'e"1', user_id: 'u1', ts_ms: 5, score: 0.1 + 0.2, reasons: ['a'], features: { x: -0, y: 1e-7 } };
+    const json = JSON.stringify(record);
+    const other = { event_id: 'e2', user_id: 'u2', ts_ms: 6 };
+    const otherJson = JSON.stringify(other);
+    const effects = [
+      { type: 'upsert', sink: 'by_user', row: record, json },
+      { type: 'upsert', sink: 'live', row: record, json },
+      { type: 'emit', topic: 'risk.scores', key: 'u1', value: json },
+      { type: 'emit', topic: 'risk.alerts', key: 'u1', value: json },
+      emit('unrelated'),
+      { type: 'upsert', sink: 'by_user', row: other, json: otherJson },
+      { type: 'emit', topic: 'risk.scores', key: 'u2', value: otherJson },
+      // same content as the last row, but a different string than its JSON: stored as it is
+      { type: 'emit', topic: 'risk.scores', key: 'u1', value: `${json} ` },
+    ] as const;
+    const arg = encodeCommitArgs(batch(1, '0', '1', { effects: [...effects] }))[6]!;
+    expect(arg.split('user_id').length - 1).toBe(3); // two rows, and the one emit that differs
+    const decoded = decodeOutboxEntry(`{"seq":3,"effects":${arg}}`);
+    const withoutJson = effects.map((e) => (e.type === 'upsert' ? { type: e.type, sink: e.sink, row: e.row } : e));
+    expect(decoded).toEqual({ seq: 3, effects: JSON.parse(JSON.stringify(withoutJson)) });
+    // emits get back the very same strings (a record is JSON.stringify output, which round-trips)
+    const values = decoded.effects.flatMap((e) => (e.type === 'emit' ? [e.value] : []));
+    expect(values).toEqual(effects.flatMap((e) => (e.type === 'emit' ? [e.value] : [])));
+  });
+
+  it('uses the shared shape for a single upsert with JSON, and decodes entries of every older shape', () => {
+    const row = { k: 1 };
+    const arg = encodeCommitArgs(batch(1, '0', '1', { effects: [{ type: 'upsert', sink: 's', row, json: '{"k":1}' }] }))[6]!;
+    expect(arg).toBe('{"rows":[{"k":1}],"list":[{"type":"upsert","sink":"s","rowRef":0}]}');
+    // rowRef entries whose emits carry the value themselves (before valueRef)
+    const older =
+      '{"seq":2,"effects":{"rows":[{"a":1}],"list":[{"type":"upsert","sink":"s","rowRef":0},{"type":"emit","topic":"t","key":"k","value":"{\\"a\\":1}"}]}}';
+    expect(decodeOutboxEntry(older)).toEqual({
+      seq: 2,
+      effects: [
+        { type: 'upsert', sink: 's', row: { a: 1 } },
+        { type: 'emit', topic: 't', key: 'k', value: '{"a":1}' },
+      ],
+    });
+    expect(() => decodeOutboxEntry('{"seq":1,"effects":{"rows":[],"list":[{"type":"emit","topic":"t","key":"k","valueRef":0}]}}')).toThrow(/row 0 of 0/);
+  });
 });
