@@ -47,7 +47,7 @@ if (!factory) {
   logger.fatal({ pipeline: values.pipeline, known: Object.keys(pipelines) }, 'unknown pipeline');
   process.exit(2);
 }
-const redis = connectRedis(config.redis.url);
+const redis = connectRedis(config.redis.url, { autoPipelining: config.redis.autoPipelining });
 // The model is swapped in place when a new version is promoted in the registry: no restart.
 const currentModel = new CurrentModel(new RedisModelRegistry(redis, config.redis.keyPrefix), DEFAULT_MODEL);
 const pipeline = factory({

@@ -36,6 +36,13 @@ const redis = z.strictObject({
   url: z.string().min(1).default('redis://127.0.0.1:6379'),
   /** Prefix for every key, so tests and tenants can share one Redis. */
   keyPrefix: z.string().default('rs'),
+  /**
+   * Workers send the commands of one event-loop turn (several partitions' loads, commits and
+   * acknowledgements, the live scores) in one socket write: a live batch is a few records, and
+   * its Redis calls cost mostly per write, not per byte. bench:pipeline at 2,000 events/s, two
+   * pairs: Redis 72/76 → 66/66 µs per event, all processes 849/842 → 829/818, p50 315 → 280 ms.
+   */
+  autoPipelining: z.boolean().default(true),
 });
 
 const cassandra = z.strictObject({
@@ -196,19 +203,22 @@ function checkCrossFields(config: Config): void {
   }
 }
 
-type Kind = 'number' | 'list' | 'string';
+type Kind = 'number' | 'list' | 'string' | 'boolean';
 const defaults = configSchema.parse({}) as unknown as Record<string, Record<string, unknown>>;
 
 function fieldKind(section: string, field: string): Kind {
   const value = defaults[section]?.[field];
   if (value === undefined) throw invalid(`RISKSTREAM_${section.toUpperCase()}: unknown field "${field}"`);
   if (typeof value === 'number') return 'number';
+  if (typeof value === 'boolean') return 'boolean';
   if (Array.isArray(value)) return 'list';
   return 'string';
 }
 
 function coerceEnv(raw: string, kind: Kind): unknown {
   if (kind === 'list') return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  // Anything but the two words stays a string, and the schema rejects it with the field's path.
+  if (kind === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
   if (kind === 'number') {
     const n = Number(raw);
     return raw.trim() === '' || !Number.isFinite(n) ? raw : n;

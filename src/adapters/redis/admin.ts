@@ -6,9 +6,12 @@ import { prefixPattern } from './keys.ts';
  * a key prefix (a test run, a benchmark, a retired consumer group). Not part of the port.
  */
 
-/** A client for `url`; the caller closes it with `quit()`. */
-export function connectRedis(url: string): Redis {
-  return new Redis(url);
+/**
+ * A client for `url`; the caller closes it with `quit()`. `autoPipelining`: commands issued in
+ * one turn of the event loop go out in one socket write (ioredis enableAutoPipelining).
+ */
+export function connectRedis(url: string, options: { autoPipelining?: boolean } = {}): Redis {
+  return new Redis(url, { enableAutoPipelining: options.autoPipelining ?? false });
 }
 
 /**

@@ -13,4 +13,15 @@ describe('loadConfig environment', () => {
     expect(config.runtime.semiSpaceMib).toBe(8);
     expect(config.runtime.maxUndrainedCommits).toBe(0);
   });
+
+  it('reads booleans as the words true/false only, and the new drain settings', () => {
+    expect(loadConfig({}).redis.autoPipelining).toBe(true);
+    expect(loadConfig({ RISKSTREAM_REDIS_AUTO_PIPELINING: 'true' }).redis.autoPipelining).toBe(true);
+    expect(loadConfig({ RISKSTREAM_REDIS_AUTO_PIPELINING: 'false' }).redis.autoPipelining).toBe(false);
+    expect(() => loadConfig({ RISKSTREAM_REDIS_AUTO_PIPELINING: 'yes' })).toThrow(/redis\.autoPipelining/);
+    const config = loadConfig({ RISKSTREAM_RUNTIME_OUTBOX_ACK_INTERVAL_MS: '0', RISKSTREAM_KAFKA_FETCH_MIN_BYTES: '65536' });
+    expect(config.runtime.outboxAckIntervalMs).toBe(0);
+    expect(config.kafka.fetchMinBytes).toBe(65_536);
+    expect(loadConfig({}).runtime.outboxAckIntervalMs).toBe(50);
+  });
 });
