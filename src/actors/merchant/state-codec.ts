@@ -9,25 +9,26 @@ import { jsonCodec, type StateCodec } from '../../runtime/actor.ts';
  * each with a distinct-user sketch of up to ~17 KB, and its whole state is encoded on every
  * batch that touches it. Sustained at 2,000 events/s over 125 merchants, the biggest state grows
  * to ~420 KB and JSON.stringify to ~60 µs per event, while only the current pane changes. Each
- * pane's JSON is kept (weakly, by the pane object) with the values it was made from, and reused
- * while they are unchanged: panes are only changed by `addEvent`, which always increments `cnt`;
- * the check also compares the sum and the sketch, so any other change is seen too.
+ * pane start's JSON is kept (weakly, by the state's panes object) with the values it was made
+ * from, and reused while they are unchanged: panes are only changed by `addEvent`, which always
+ * increments `cnt`; the check also compares the sum and the sketch, so other changes are seen too.
  */
 export function merchantStateCodec<S extends { readonly windows: WindowState }>(): StateCodec<S> {
   const json = jsonCodec<S>(1);
   return { version: json.version, decode: json.decode, encode: encodeState };
 }
 
+/** One pane start's JSON (`"<start>":{...}`) and what it was made from. */
 interface CachedPane {
-  readonly cnt: number;
-  readonly sumUnits: number;
-  readonly users: PaneAgg['users'];
-  /** The sparse hash count or the dense register string when the JSON was made. */
-  readonly usersShape: number | string;
+  readonly byStatus: Readonly<Record<string, PaneAgg>>;
+  /** Per status, in for-in order: the pane object and its count, sum, sketch and sketch shape. */
+  readonly parts: readonly (PaneAgg | number | PaneAgg['users'] | string)[];
   readonly json: string;
 }
 
-const paneCache = new WeakMap<PaneAgg, CachedPane>();
+/** Per state's panes object (weak: it lives as long as the state), by pane start. */
+const paneCache = new WeakMap<WindowState['panes'], Map<string, CachedPane>>();
+const PART_FIELDS = 5;
 
 /** Stands in for the panes while the rest of the state is serialised; JSON escapes \u0001. */
 const PANES_MARK = '\u0001panes';
@@ -39,34 +40,55 @@ function encodeState(state: { readonly windows: WindowState }): string {
   return rest.slice(0, at) + panesJson(state.windows.panes) + rest.slice(at + QUOTED_MARK.length);
 }
 
-/** JSON.stringify(panes), from the cached JSON of every unchanged pane (same key order: for-in). */
+/** JSON.stringify(panes), from the cached JSON of every unchanged pane start (same key order: for-in). */
 function panesJson(panes: WindowState['panes']): string {
+  let cache = paneCache.get(panes);
+  if (cache === undefined) {
+    cache = new Map();
+    paneCache.set(panes, cache);
+  }
   let out = '{';
-  let firstPane = true;
+  let n = 0;
   for (const start in panes) {
     const byStatus = panes[start] as Record<string, PaneAgg>;
-    out += `${firstPane ? '' : ','}${JSON.stringify(start)}:{`;
-    firstPane = false;
-    let firstStatus = true;
-    for (const status in byStatus) {
-      out += `${firstStatus ? '' : ','}${JSON.stringify(status)}:${paneJson(byStatus[status] as PaneAgg)}`;
-      firstStatus = false;
+    let cached = cache.get(start);
+    if (cached === undefined || !unchanged(cached, byStatus)) {
+      cached = paneStartJson(start, byStatus);
+      cache.set(start, cached);
     }
-    out += '}';
+    out += n === 0 ? cached.json : `,${cached.json}`;
+    n += 1;
   }
+  if (cache.size > n) for (const start of cache.keys()) if (!(start in panes)) cache.delete(start); // pruned panes
   return `${out}}`;
 }
 
-function paneJson(pane: PaneAgg): string {
-  const usersShape = pane.users.k === 's' ? pane.users.h.length : pane.users.r;
-  const cached = paneCache.get(pane);
-  if (
-    cached !== undefined && cached.cnt === pane.cnt && cached.sumUnits === pane.sumUnits && cached.users === pane.users &&
-    cached.usersShape === usersShape
-  ) {
-    return cached.json;
+function sketchShape(pane: PaneAgg): number | string {
+  return pane.users.k === 's' ? pane.users.h.length : pane.users.r;
+}
+
+function unchanged(cached: CachedPane, byStatus: Readonly<Record<string, PaneAgg>>): boolean {
+  if (cached.byStatus !== byStatus) return false;
+  const parts = cached.parts;
+  let i = 0;
+  for (const status in byStatus) {
+    const pane = byStatus[status] as PaneAgg;
+    if (
+      i >= parts.length || parts[i] !== pane || parts[i + 1] !== pane.cnt || parts[i + 2] !== pane.sumUnits ||
+      parts[i + 3] !== pane.users || parts[i + 4] !== sketchShape(pane)
+    ) {
+      return false;
+    }
+    i += PART_FIELDS;
   }
-  const json = JSON.stringify(pane);
-  paneCache.set(pane, { cnt: pane.cnt, sumUnits: pane.sumUnits, users: pane.users, usersShape, json });
-  return json;
+  return i === parts.length;
+}
+
+function paneStartJson(start: string, byStatus: Readonly<Record<string, PaneAgg>>): CachedPane {
+  const parts: (PaneAgg | number | PaneAgg['users'] | string)[] = [];
+  for (const status in byStatus) {
+    const pane = byStatus[status] as PaneAgg;
+    parts.push(pane, pane.cnt, pane.sumUnits, pane.users, sketchShape(pane));
+  }
+  return { byStatus, parts, json: `${JSON.stringify(start)}:${JSON.stringify(byStatus)}` };
 }
