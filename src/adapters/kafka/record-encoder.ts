@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { crc32c } from './crc32c.ts';
 
 /**
  * A faster encoder of one Kafka record (record batch v2 "Record", produce v3+), installed in
@@ -126,15 +127,20 @@ export function encodeRecord(record: RecordInput): EncodedRecord | undefined {
 /** The release whose record module this replaces; any other is left alone. */
 const FOR_VERSION = '2.2.4';
 const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0/index.js';
+/** kafkajs's CRC-32C of a record batch (bound by the record batch module when it first loads). */
+const CRC_MODULE = 'kafkajs/src/protocol/recordBatch/crc32C/index.js';
+/** The record batch module: binds CRC_MODULE when it loads (on the first produce or fetch). */
+const RECORD_BATCH_MODULE = 'kafkajs/src/protocol/recordBatch/v0/index.js';
 /** The only kafkajs module that imports the record encoder (it binds it when first loaded). */
 const PRODUCE_V3_MODULE = 'kafkajs/src/protocol/requests/produce/v3/request.js';
 const INSTALLED = Symbol.for('riskstream.kafkajs.recordEncoder');
 
 /**
- * Puts {@link encodeRecord} (falling back to kafkajs's own) in kafkajs's module cache, so the
- * produce request module binds it when it first loads. Process-wide and idempotent. Returns
+ * Puts {@link encodeRecord} (falling back to kafkajs's own) and the slicing-by-8 CRC-32C
+ * (crc32c.ts, same values) in kafkajs's module cache, so the produce request module and the
+ * record batch module bind them when they first load. Process-wide and idempotent. Returns
  * false when kafkajs is another release, or when a produce request was already built in this
- * process before the call (its module holds the original; nothing is changed then).
+ * process before the call (its modules hold the originals; nothing is changed then).
  */
 export function installRecordEncoder(): boolean {
   const require = createRequire(import.meta.url);
@@ -147,5 +153,12 @@ export function installRecordEncoder(): boolean {
   const fast: RecordFn & { [INSTALLED]?: true } = (record) => encodeRecord(record) ?? original(record);
   fast[INSTALLED] = true;
   (require.cache[recordPath] as NodeJS.Module).exports = fast;
+  // The checksum only helps while the record batch module is not loaded yet (it always is not
+  // before the first produce or fetch of the process; kafkaClient installs before both).
+  if (require.cache[require.resolve(RECORD_BATCH_MODULE)] === undefined) {
+    const crcPath = require.resolve(CRC_MODULE);
+    require(crcPath);
+    (require.cache[crcPath] as NodeJS.Module).exports = (buffer: Buffer): number => crc32c(buffer);
+  }
   return true;
 }

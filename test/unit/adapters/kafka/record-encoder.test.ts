@@ -7,6 +7,7 @@ const require = createRequire(import.meta.url);
 const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0/index.js';
 /** kafkajs's own encoder, loaded before the install below replaces the cached module. */
 const kafkajsRecord = require(RECORD_MODULE) as (r: RecordInput) => { buffer: Buffer };
+const kafkajsCrc = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (b: Buffer) => number;
 
 const rng = createRng(7);
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-{}"," é€😀ß\u0000\u007f';
@@ -81,5 +82,8 @@ describe('installRecordEncoder', () => {
     expect(installed(arrayHeader).buffer.equals(kafkajsRecord(arrayHeader).buffer)).toBe(true);
     const plain = { key: 'k', value: 'v', headers: { a: '1' } };
     expect(installed(plain).buffer.equals(kafkajsRecord(plain).buffer)).toBe(true);
+    const crc = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (b: Buffer) => number;
+    expect(crc).not.toBe(kafkajsCrc);
+    expect(crc(Buffer.from('123456789'))).toBe(0xe3069283);
   });
 });
