@@ -39,6 +39,38 @@ function fmix(h0: number): number {
  * @returns an unsigned 32-bit integer
  */
 export function murmur3(s: string, seed = 0): number {
+  const ascii = murmur3Ascii(s, seed);
+  return ascii >= 0 ? ascii : murmur3Utf8(s, seed);
+}
+
+/**
+ * The same hash for an ASCII string (its UTF-8 bytes are its char codes), four chars per block
+ * and no closure; -1 when `s` holds a non-ASCII char. Ids are ASCII: this is every sketch add.
+ */
+function murmur3Ascii(s: string, seed: number): number {
+  let h = seed | 0;
+  const n = s.length;
+  const whole = n & ~3;
+  for (let i = 0; i < whole; i += 4) {
+    const c0 = s.charCodeAt(i);
+    const c1 = s.charCodeAt(i + 1);
+    const c2 = s.charCodeAt(i + 2);
+    const c3 = s.charCodeAt(i + 3);
+    if ((c0 | c1 | c2 | c3) >= 0x80) return -1;
+    h = mixH(h, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+  }
+  let k = 0;
+  for (let i = whole; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    k |= c << (8 * (i - whole));
+  }
+  if (n > whole) h ^= mixK(k);
+  h ^= n;
+  return fmix(h);
+}
+
+function murmur3Utf8(s: string, seed: number): number {
   let h = seed | 0;
   let k = 0; // pending bytes, little-endian
   let nk = 0; // how many bytes are pending in k

@@ -19,6 +19,9 @@ import { cleanWireEvent } from './event-fast.ts';
 export const EVENT_SCHEMA_HEADER = 'rs-schema';
 export const EVENT_SCHEMA_VERSION = 'payment-event.v1';
 
+/** One shared, frozen header map: every record carries the same one. */
+const EVENT_HEADERS: Readonly<Record<string, string>> = Object.freeze({ [EVENT_SCHEMA_HEADER]: EVENT_SCHEMA_VERSION });
+
 export interface WireRecord {
   readonly key: string;
   readonly value: string;
@@ -43,7 +46,7 @@ export function encodeEvent(event: PaymentEvent, ingestReceivedMs: number): Wire
   return {
     key: event.merchant_id,
     value: JSON.stringify(value),
-    headers: { [EVENT_SCHEMA_HEADER]: EVENT_SCHEMA_VERSION },
+    headers: EVENT_HEADERS,
   };
 }
 
@@ -54,18 +57,41 @@ export function encodeEvent(event: PaymentEvent, ingestReceivedMs: number): Wire
  *
  * Records in the cleansed form the API writes take a cheaper, equally strict check
  * (event-fast.ts); any other record gets the full validation, which cleanses it or rejects it.
+ * With `keepWire`, the text of a record that passed that check is remembered for
+ * {@link wireValueOf}.
  */
-export function decodeEvent(value: string | Uint8Array): IngestedEvent {
+export function decodeEvent(value: string | Uint8Array, keepWire = false): IngestedEvent {
+  const text = typeof value === 'string' ? value : utf8(value);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(typeof value === 'string' ? value : utf8(value));
+    parsed = JSON.parse(text);
   } catch (cause) {
     throw new RiskstreamError(ErrorCodes.decodeFailed, 'payment event is not JSON', { cause });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new RiskstreamError(ErrorCodes.decodeFailed, 'payment event is not a JSON object');
   }
-  return cleanWireEvent(parsed as Record<string, unknown>) ?? validateWireEvent(parsed as Record<string, unknown>);
+  const clean = cleanWireEvent(parsed as Record<string, unknown>);
+  if (clean === undefined) return validateWireEvent(parsed as Record<string, unknown>);
+  if (keepWire) wireTexts.set(clean, text);
+  return clean;
+}
+
+/**
+ * Texts of decoded records that were already in cleansed wire form, by the decoded event (weak:
+ * an entry lives as long as its event). Events are immutable, so the text stays theirs; a copy
+ * of an event (spread) is not in the map and is encoded afresh.
+ */
+const wireTexts = new WeakMap<IngestedEvent, string>();
+
+/**
+ * The wire value of a decoded event: the record's own text when {@link decodeEvent} kept it
+ * (it passed the strict wire check, so it parses to exactly this event, and it is in the wire
+ * field order), else the event's JSON. The merchant worker re-publishes every event keyed by
+ * user: this saves a JSON.stringify per event there.
+ */
+export function wireValueOf(event: IngestedEvent): string {
+  return wireTexts.get(event) ?? JSON.stringify(event);
 }
 
 /** UTF-8 text of bytes without copying them first (Buffer.from(Uint8Array) would copy). */

@@ -16,7 +16,8 @@ import {
   type WindowState,
 } from '../../analytics/windows.ts';
 import type { IngestedEvent } from '../../contract/event.ts';
-import { type ActorType, type Effect, jsonCodec, type Transition } from '../../runtime/actor.ts';
+import type { ActorType, Effect, Transition } from '../../runtime/actor.ts';
+import { merchantStateCodec } from './state-codec.ts';
 
 /**
  * The merchant actor: one per merchant_id, fed by payments.events (keyed by merchant).
@@ -51,7 +52,8 @@ export function merchantActor(config: MerchantActorConfig): ActorType<MerchantSt
     name: 'merchant',
     keyOf: (e) => e.merchant_id,
     initialState: () => ({ windows: emptyWindowState(), stats: emptyMerchantStats(), nextCloseAt: null }),
-    codec: jsonCodec<MerchantState>(1),
+    // jsonCodec's JSON, without re-serialising unchanged panes (state-codec.ts)
+    codec: merchantStateCodec<MerchantState>(),
     handle: (state, event, ctx): Transition<MerchantState> => {
       addEvent(state.windows, event, config.windows);
       const { alerts } = addMerchantEvent(state.stats, event, config.stats);

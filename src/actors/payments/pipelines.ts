@@ -1,7 +1,7 @@
 import { resolveMerchantStatsConfig } from '../../analytics/merchant-stats.ts';
 import { resolveWindowConfig } from '../../analytics/windows.ts';
 import type { IngestedEvent } from '../../contract/event.ts';
-import { decodeEvent } from '../../contract/wire.ts';
+import { decodeEvent, wireValueOf } from '../../contract/wire.ts';
 import { erase, type InputSpec, type Pipeline, rekeyer } from '../../runtime/actor.ts';
 import { merchantActor } from '../merchant/merchant-actor.ts';
 import { type ScoringContext, userActor } from '../user/user-actor.ts';
@@ -15,8 +15,9 @@ export interface PaymentsPipelineOptions {
   readonly slideMs?: number;
 }
 
-function eventInput(topic: string, late: 'dlq' | 'accept'): InputSpec<IngestedEvent> {
-  return { topic, decode: (value) => decodeEvent(value), idOf: (e) => e.event_id, eventTimeOf: (e) => e.ts_ms, late };
+/** `keepWire`: remember each record's text for re-publishing it as is (see wireValueOf). */
+function eventInput(topic: string, late: 'dlq' | 'accept', keepWire = false): InputSpec<IngestedEvent> {
+  return { topic, decode: (value) => decodeEvent(value, keepWire), idOf: (e) => e.event_id, eventTimeOf: (e) => e.ts_ms, late };
 }
 
 /**
@@ -30,10 +31,11 @@ export function merchantPipeline(options: PaymentsPipelineOptions = {}): Pipelin
     name: 'merchant',
     // Aligned: the re-keyed stream interleaves merchant partitions in arrival order, so one far
     // ahead in a replay would show users a history with hours missing (runtime/alignment.ts).
-    input: { ...eventInput(EVENTS_TOPIC, 'dlq'), align: true },
+    input: { ...eventInput(EVENTS_TOPIC, 'dlq', true), align: true },
     actors: [
       erase(merchantActor({ windows, stats: resolveMerchantStatsConfig() })),
-      rekeyer<IngestedEvent>('rekey-user', EVENTS_BY_USER_TOPIC, (e) => e.user_id, (e) => JSON.stringify(e)),
+      // The record's own text when it is in the API's wire form (no JSON.stringify per event).
+      rekeyer<IngestedEvent>('rekey-user', EVENTS_BY_USER_TOPIC, (e) => e.user_id, wireValueOf),
     ],
   };
 }

@@ -2,6 +2,7 @@ import kafkajs, { type Kafka } from 'kafkajs';
 import type { Config } from '../../runtime/config.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import { kafkaLogCreator } from './log-creator.ts';
+import { installRecordEncoder } from './record-encoder.ts';
 import { installRequestQueueFix } from './request-queue-fix.ts';
 
 export interface KafkaClientOptions {
@@ -15,10 +16,12 @@ export interface KafkaClientOptions {
 /**
  * Every kafkajs client of the project is made here: kafkajs logs into pino, and the fix of
  * kafkajs's request queue is installed first (without it each broker connection wakes the
- * process every millisecond once it has had a response; see request-queue-fix.ts).
+ * process every millisecond once it has had a response; see request-queue-fix.ts), as is the
+ * faster record encoder (record-encoder.ts: same bytes, a fraction of kafkajs's CPU).
  */
 export function kafkaClient(options: KafkaClientOptions): Kafka {
   if (!installRequestQueueFix()) options.logger.warn('kafkajs is not 2.2.4: its request-queue fix is not installed');
+  if (!installRecordEncoder()) options.logger.warn('kafkajs record encoder not replaced (not 2.2.4, or a produce request was built first)');
   const { clientId, brokers, logger, connectionTimeout, requestTimeout } = options;
   return new kafkajs.Kafka({
     clientId,

@@ -1,4 +1,5 @@
-import { type FieldError, ID_PATTERN, type ValidateOptions, validateEvent } from '../../contract/event.ts';
+import { type FieldError, ID_PATTERN, type ValidateOptions } from '../../contract/event.ts';
+import { validateEventFast } from '../../contract/event-fast.ts';
 import { encodeEvent, type WireRecord } from '../../contract/wire.ts';
 import type { DecodedItem } from './body.ts';
 import type { RecordSink } from './ports.ts';
@@ -48,7 +49,7 @@ export async function ingest(items: readonly DecodedItem[], deps: IngestDeps): P
       results.push({ index, status: 'rejected', errors: [item.error] });
       return;
     }
-    const checked = validateEvent(item.value, options);
+    const checked = validateEventFast(item.value, options);
     if (checked.ok) {
       records.push(encodeEvent(checked.event, nowMs));
       results.push({ index, event_id: checked.event.event_id, status: 'accepted' });

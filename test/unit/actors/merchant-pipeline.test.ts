@@ -105,5 +105,8 @@ describe('merchant pipeline (windows through the actor host)', () => {
     expect(lateLetters).toHaveLength(expected.late);
     const rekeyed = sink.performed.filter((e) => e.type === 'emit' && e.topic === 'payments.events.by-user');
     expect(new Set(rekeyed.map((e) => JSON.parse((e as { value: string }).value).event_id)).size).toBe(rekeyed.length);
+    // each re-keyed value is the record's own text (wire form), not a re-encoding
+    const sent = new Map(records.map((r) => [JSON.parse(r.value!.toString()).event_id as string, r.value!.toString()]));
+    for (const e of rekeyed) expect((e as { value: string }).value).toBe(sent.get(JSON.parse((e as { value: string }).value).event_id));
   });
 });

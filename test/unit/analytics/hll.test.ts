@@ -77,6 +77,22 @@ describe('murmur3', () => {
     }
   });
 
+  it('hashes ASCII strings (the fast path) and ASCII with one non-ASCII char like the byte-oriented implementation', () => {
+    const rng = createRng(9);
+    const enc = new TextEncoder();
+    for (let t = 0; t < 2_000; t++) {
+      let s = '';
+      const len = rng.int(41);
+      for (let i = 0; i < len; i++) s += String.fromCharCode(rng.int(128));
+      if (t % 4 === 0 && len > 0) {
+        const at = rng.int(len);
+        s = s.slice(0, at) + rng.pick(['é', '€', '😀', '\u0080']) + s.slice(at + 1);
+      }
+      const seed = rng.int(2 ** 32);
+      expect(murmur3(s, seed), JSON.stringify(s)).toBe(murmurBytes(enc.encode(s), seed));
+    }
+  });
+
   it('hash52 is an exact integer below 2^52 and spreads well', () => {
     const seen = new Set<number>();
     for (const v of values(20_000, 'u')) {

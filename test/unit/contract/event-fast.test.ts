@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cleanWireEvent } from '../../../src/contract/event-fast.ts';
+import { type ValidateOptions, validateEvent } from '../../../src/contract/event.ts';
+import { cleanWireEvent, validateEventFast } from '../../../src/contract/event-fast.ts';
 import { decodeEvent, encodeEvent, validateWireEvent } from '../../../src/contract/wire.ts';
 import { generateTraffic, generatorOptions } from '../../../src/generator/generate.ts';
 
@@ -80,5 +81,49 @@ describe('cleanWireEvent', () => {
   it('decodeEvent still names the field of an invalid record', () => {
     expect(() => decodeEvent(JSON.stringify(withField(records[0]!, 'country', 'vn')))).toThrow(/country: must be an ISO 3166-1/);
     expect(() => decodeEvent(JSON.stringify(withField(records[0]!, 'extra', 1)))).toThrow(/extra: unknown field/);
+  });
+});
+
+/** The zod path's result, serialised with its key order (the wire value depends on it). */
+function schemaResult(v: unknown, options: ValidateOptions): string {
+  return JSON.stringify(validateEvent(v, options));
+}
+
+describe('validateEventFast', () => {
+  const options: ValidateOptions = { nowMs: Date.UTC(2030, 0), maxFutureSkewMs: 60_000 };
+  const inputs = traffic.emissions.map((e) => JSON.parse(JSON.stringify(e.event)) as Record<string, unknown>);
+
+  it('gives validateEvent\'s result for every generated client event', () => {
+    for (const input of inputs) expect(JSON.stringify(validateEventFast(input, options))).toBe(schemaResult(input, options));
+  });
+
+  it('gives validateEvent\'s result (cleansed event or field errors) for every single-field mutation', () => {
+    let ok = 0;
+    let rejected = 0;
+    for (const base of inputs.slice(0, 20)) {
+      for (const field of [...FIELDS, 'amount']) {
+        for (const value of [...EDGE_VALUES, -12.5, -1e9 - 1, 'eur', 'Eur', 'e1r', 'usdx']) {
+          const mutated = withField(base, field, value);
+          const fast = validateEventFast(mutated, options);
+          expect(JSON.stringify(fast), `${field} = ${JSON.stringify(value)}`).toBe(schemaResult(mutated, options));
+          if (fast.ok) ok += 1;
+          else rejected += 1;
+        }
+      }
+    }
+    expect(ok).toBeGreaterThan(100);
+    expect(rejected).toBeGreaterThan(1_000);
+  });
+
+  it('cleanses like the schema path and still rejects future and non-object events', () => {
+    const base = inputs[0]!;
+    const cleansed = validateEventFast({ ...base, amount: -0, currency: 'eur' }, options);
+    expect(cleansed.ok && [Object.is(cleansed.event.amount, 0), cleansed.event.currency]).toEqual([true, 'EUR']);
+    const noCurrency = validateEventFast(withField(base, 'currency', undefined), options);
+    expect(noCurrency.ok && noCurrency.event.currency).toBe('USD');
+    const future = validateEventFast({ ...base, ts_ms: options.nowMs + 60_001 }, options);
+    expect(future).toEqual({ ok: false, errors: [{ path: 'ts_ms', reason: 'more than 60000 ms in the future' }] });
+    expect(validateEventFast({ ...base, ts_ms: options.nowMs + 60_000 }, options).ok).toBe(true);
+    for (const junk of [null, [], 'x', 1]) expect(JSON.stringify(validateEventFast(junk, options))).toBe(schemaResult(junk, options));
   });
 });

@@ -99,4 +99,19 @@ describe('SendBatcher', () => {
     expect(queued.settled).toBe('ok');
     expect(b.lastFailureMs).toBe(0);
   });
+
+  it('times each caller out at its own deadline, whatever settled before it', async () => {
+    const f = controllable();
+    const b = new SendBatcher({ lingerMs: 0, maxBatchRecords: 1, sendTimeoutMs: 400, produce: f.produce });
+    const first = track(b.send('a', [1])); // in flight, answered in time
+    await tick(50);
+    const second = track(b.send('a', [2])); // queued behind it, never answered
+    f.calls[0]!.resolve();
+    await tick(200); // ~250 ms after the first send: before either deadline
+    expect(first.settled).toBe('ok');
+    expect(second.settled).toBe('pending');
+    await tick(300); // past the second's deadline (~450 ms)
+    expect(second.settled).toBe('failed');
+    expect(b.lastFailureMs).toBeGreaterThan(0);
+  });
 });
