@@ -141,14 +141,16 @@ export class OutboxDrain {
     return this.#acking;
   }
 
-  /** After a round: acknowledge now, or leave it to a timer when the last ack was recent. */
+  /**
+   * After a round: acknowledge now, or leave it to a timer when the last ack was recent. Now
+   * means flushAck, not one #ack: a timed ack of an older seq may be in flight, and waiting for
+   * it alone would leave this round unacknowledged with no timer left to do it.
+   */
   async #afterRound(): Promise<void> {
     const interval = this.#deps.ackIntervalMs ?? 0;
     const dueInMs = this.#lastAckAtMs + interval - performance.now();
     if (interval <= 0 || dueInMs <= 0) {
-      clearTimeout(this.#ackTimer);
-      this.#ackTimer = undefined;
-      await this.#ack();
+      await this.flushAck();
       return;
     }
     this.#ackTimer ??= setTimeout(() => {
