@@ -26,7 +26,7 @@ export interface ReadTopicOptions {
 
 /**
  * Reads `topic` in a throw-away consumer group from the given offsets until `onRecord` says
- * done, committing as it goes, then leaves and deletes the group. For smoke checks and tools
+ * done (without committing), then leaves and deletes the group. For smoke checks and tools
  * (the demo, operators' spot checks), not the stream path (that is KafkaSource).
  * Rejects with TIMEOUT if `onRecord` never says done within `timeoutMs`.
  */
@@ -53,6 +53,9 @@ export async function readTopic(config: Pick<Config, 'kafka'>, options: ReadTopi
       let done = false;
       consumer
         .run({
+          // A throw-away group (deleted when done): committing would only be a broker
+          // round trip per batch (kafkajs's autoCommit commits after every batch).
+          autoCommit: false,
           eachMessage: async ({ partition, message }) => {
             if (done) return;
             done = options.onRecord({
