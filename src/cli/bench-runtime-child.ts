@@ -135,7 +135,7 @@ async function runRuntime(): Promise<ChildResult> {
   const source = new KafkaSource({
     ...kafkaOptions, groupId: group, topic, host, sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     heartbeatIntervalMs: config.kafka.heartbeatIntervalMs, partitionsConsumedConcurrently: concurrency,
-    maxBytesPerPartition: maxBytes, onFatal: (err) => store.fail(err),
+    maxBytesPerPartition: maxBytes, mailboxCapacity: config.runtime.mailboxCapacity, onFatal: (err) => store.fail(err),
   });
   await source.start();
   const timing = await store.done(Number(opts['timeout-ms']));

@@ -97,7 +97,8 @@ const fatal = (err: unknown) => {
 const source = new KafkaSource({
   brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-worker`, groupId: group, topic, host,
   sessionTimeoutMs: config.kafka.sessionTimeoutMs, heartbeatIntervalMs: config.kafka.heartbeatIntervalMs, fetchMaxWaitMs: config.kafka.fetchMaxWaitMs, fetchMinBytes: config.kafka.fetchMinBytes,
-  partitionsConsumedConcurrently: Number(values.concurrency), maxBytesPerPartition: 1024 * 1024, logger, onFatal: fatal,
+  partitionsConsumedConcurrently: Number(values.concurrency), maxBytesPerPartition: 1024 * 1024, mailboxCapacity: config.runtime.mailboxCapacity,
+  logger, onFatal: fatal,
 });
 
 const ops = await startOpsServer({

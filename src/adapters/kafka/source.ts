@@ -2,7 +2,7 @@ import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { ActorHost } from '../../runtime/host.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { InputRecord } from '../../runtime/source.ts';
-import { backoffMs, classifyInfrastructureFailure } from '../../runtime/supervisor.ts';
+import { Mailboxes } from '../../runtime/mailbox.ts';
 import { kafkaClient } from './client.ts';
 
 
@@ -21,21 +21,30 @@ export interface KafkaSourceOptions<M> {
   readonly fetchMinBytes?: number;
   readonly partitionsConsumedConcurrently: number;
   readonly maxBytesPerPartition: number;
+  /** Records a partition's mailbox holds before an offer waits (runtime.mailboxCapacity). */
+  readonly mailboxCapacity: number;
+  /** How often durable positions are committed to Kafka; default 2 s. */
+  readonly commitIntervalMs?: number;
   readonly logger: Logger;
   /** Called when the consumer cannot go on (a `crash` verdict); the entry point exits. */
   readonly onFatal: (err: unknown) => void;
 }
 
 /**
- * Drives an ActorHost from a kafkajs consumer group. Redis holds the durable input position;
- * the offsets committed here to Kafka trail it and serve lag monitoring and a fast restart
- * point. A batch the host could not finish is never resolved, so Kafka redelivers it.
+ * Drives an ActorHost from a kafkajs consumer group through per-partition mailboxes
+ * (runtime/mailbox.ts): each fetched batch is offered and kafkajs goes on fetching while the
+ * host commits, so a fetch waits for no commit unless a mailbox is full. Redis holds the
+ * durable input position; it is committed to Kafka every `commitIntervalMs` (monitoring, and
+ * the restart point of a new member, which the host moves back to Redis's position if needed).
  */
 export class KafkaSource<M> {
   readonly #options: KafkaSourceOptions<M>;
   readonly #consumer: Consumer;
   readonly #log: Logger;
-  readonly #failures = new Map<number, number>();
+  readonly #mailboxes: Mailboxes<M>;
+  /** Last offset committed to Kafka per partition, so unchanged ones are not sent again. */
+  readonly #committed = new Map<number, string>();
+  #commitTimer: NodeJS.Timeout | undefined;
 
   constructor(options: KafkaSourceOptions<M>) {
     this.#options = options;
@@ -52,10 +61,23 @@ export class KafkaSource<M> {
       allowAutoTopicCreation: false,
       retry: { retries: 10, initialRetryTime: 200 },
     });
+    const target = (partition: number) => [{ topic: options.topic, partitions: [partition] }];
+    this.#mailboxes = new Mailboxes({
+      host: options.host,
+      capacity: options.mailboxCapacity,
+      logger: this.#log,
+      control: {
+        pause: (partition) => this.#consumer.pause(target(partition)),
+        resume: (partition) => this.#consumer.resume(target(partition)),
+        seek: (partition, offset) => this.#consumer.seek({ topic: options.topic, partition, offset }),
+        fatal: (err) => options.onFatal(err),
+      },
+    });
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event) => {
       const partitions = event.payload.memberAssignment[options.topic] ?? [];
       this.#log.info({ partitions, memberId: event.payload.memberId, isLeader: event.payload.isLeader }, 'assignment');
-      options.host.onAssignment(partitions).catch((err: unknown) => this.#log.warn({ err }, 'claim after assignment failed; retried on the next batch'));
+      this.#committed.clear();
+      this.#mailboxes.onAssignment(partitions).catch((err: unknown) => this.#log.warn({ err }, 'claim after assignment failed; retried on the next batch'));
     });
     this.#consumer.on(this.#consumer.events.CRASH, (event) => {
       this.#log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
@@ -67,84 +89,49 @@ export class KafkaSource<M> {
     await this.#consumer.connect();
     await this.#consumer.subscribe({ topics: [this.#options.topic], fromBeginning: true });
     await this.#consumer.run({
+      // Offsets are resolved as batches are offered (that is the fetch position) and committed
+      // from the durable positions below. kafkajs's autoCommit would also send an OffsetCommit
+      // after every batch (its runner ignores the interval for eachBatch): ~150/s per worker live.
       eachBatchAutoResolve: false,
-      // kafkajs's autoCommit sends an OffsetCommit after EVERY batch (its runner ignores the
-      // interval for eachBatch) and awaits it before the next fetch. Live, with 12 small
-      // partition batches per fetch, that was ~150 commits/s per worker: most of the broker's
-      // CPU at 1,000 events/s and a broker round trip on every batch's path. The committed
-      // offset only trails Redis (monitoring, restart hint), so once per interval is enough:
-      // commitOffsetsIfNecessary below honours autoCommitInterval.
       autoCommit: false,
-      autoCommitInterval: 2_000,
       partitionsConsumedConcurrently: this.#options.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.#eachBatch(payload),
     });
+    this.#commitTimer = setInterval(() => void this.#commitDurable(), this.#options.commitIntervalMs ?? 2_000);
+    this.#commitTimer.unref();
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.#commitTimer);
+    await this.#mailboxes.stop();
+    await this.#commitDurable();
     await this.#consumer.disconnect();
   }
 
-  async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> {
+  async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const partition = batch.partition;
     const records: InputRecord[] = batch.messages.map((m) => ({ partition, offset: m.offset, key: m.key, value: m.value }));
+    // Returns at once unless the partition's mailbox is full (then: once its loop took them).
+    await this.#mailboxes.offer(partition, records, heartbeat);
+    resolveOffset(records[records.length - 1]!.offset);
+  }
+
+  /** Commits each claimed partition's durable position (Redis) to Kafka, when it moved. */
+  async #commitDurable(): Promise<void> {
+    const { host, topic } = this.#options;
+    const offsets: { topic: string; partition: number; offset: string }[] = [];
+    for (const [partition, task] of host.claimed()) {
+      if (task.nextOffset === null || !host.assigned.has(partition) || this.#committed.get(partition) === task.nextOffset) continue;
+      offsets.push({ topic, partition, offset: task.nextOffset });
+    }
+    if (offsets.length === 0) return;
     try {
-      const outcome = await this.#options.host.handleBatch(partition, records, () => this.#heartbeat(heartbeat, partition));
-      this.#failures.delete(partition);
-      if (outcome.kind === 'processed') {
-        if (outcome.lastOffset !== null) resolveOffset(outcome.lastOffset);
-        await commitOffsetsIfNecessary();
-        // Event-time alignment held the rest of the batch back: it is fetched again after this.
-        if (outcome.waitMs !== undefined) this.#pauseFor(partition, outcome.waitMs);
-      } else if (outcome.kind === 'seek') {
-        this.#log.info({ partition, offset: outcome.offset }, 'seeking to the durable position');
-        this.#consumer.seek({ topic: batch.topic, partition, offset: outcome.offset });
-      } else {
-        // Fenced: another worker owns this partition now. Wait for the rebalance to reach us.
-        await sleep(500);
-      }
-      await heartbeat();
+      await this.#consumer.commitOffsets(offsets);
+      for (const { partition, offset } of offsets) this.#committed.set(partition, offset);
     } catch (err) {
-      this.#onFailure(partition, err);
+      // Typically a rebalance in progress: the next interval (or the new owner) commits.
+      this.#log.debug({ err }, 'offset commit to Kafka failed');
     }
   }
-
-  /**
-   * A heartbeat during a long batch (kafkajs sends one only when its interval has passed, so
-   * calling it per slice is cheap). A failure (typically "rebalance in progress") must not fail
-   * the batch: what was committed stays committed, fencing refuses the rest if the partition
-   * moved, and kafkajs learns of the rebalance on its own next heartbeat.
-   */
-  async #heartbeat(heartbeat: () => Promise<void>, partition: number): Promise<void> {
-    try {
-      await heartbeat();
-    } catch (err) {
-      this.#log.debug({ err, partition }, 'heartbeat during a batch failed');
-    }
-  }
-
-  /** Backpressure instead of buffering: a failing partition is paused and resumed after a backoff. */
-  #onFailure(partition: number, err: unknown): void {
-    const verdict = classifyInfrastructureFailure(err);
-    if (verdict === 'crash') {
-      this.#options.onFatal(err);
-      return;
-    }
-    const attempt = this.#failures.get(partition) ?? 0;
-    this.#failures.set(partition, attempt + 1);
-    const delay = backoffMs(attempt);
-    this.#log.warn({ err, partition, attempt, delayMs: delay }, 'batch failed; partition paused');
-    this.#pauseFor(partition, delay);
-  }
-
-  #pauseFor(partition: number, ms: number): void {
-    const target = [{ topic: this.#options.topic, partitions: [partition] }];
-    this.#consumer.pause(target);
-    setTimeout(() => this.#consumer.resume(target), ms).unref();
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
