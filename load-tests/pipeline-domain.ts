@@ -112,12 +112,13 @@ function runStage<M>(pipeline: Pipeline<M>, partitions: readonly InputRecord[][]
       const writes = timed(cpu, 'encodeStates', () => toStateWrites(pipeline, step.states));
       for (const w of writes) stateBytes += w.value?.length ?? 0;
       outboxBytes += timed(cpu, 'outbox', () => encodeOutboxEffects(step.effects).length);
-      timed(cpu, 'sinks', () => sinkWork(step.effects));
+      // Re-keyed records are emitted before the commit, outside the outbox (EmitEffect.beforeCommit).
+      timed(cpu, 'sinks', () => sinkWork([...step.beforeCommit, ...step.effects]));
       for (const [id, state] of step.states) stored.set(id, state);
       maxEventTimeMs = step.maxEventTimeMs;
       watermarkMs = step.watermarkMs;
-      effects += step.effects.length;
-      for (const e of step.effects) {
+      effects += step.effects.length + step.beforeCommit.length;
+      for (const e of [...step.effects, ...step.beforeCommit]) {
         if (e.type !== 'emit') continue;
         if (e.topic === 'merchant.windows') windows += 1;
         if (e.topic === EVENTS_BY_USER_TOPIC) {

@@ -22,6 +22,12 @@ export interface EmitEffect {
   readonly topic: string;
   readonly key: string;
   readonly value: string;
+  /**
+   * Performed before the batch's commit instead of from the outbox after it: at least once (a
+   * failed or refused commit re-runs the batch and emits again), never stored in the outbox.
+   * Only for records whose consumers drop repeats by id, like a re-keyer's (see `rekeyer`).
+   */
+  readonly beforeCommit?: boolean;
 }
 
 /**
@@ -148,6 +154,13 @@ export function jsonCodec<S>(version: number, migrate?: (old: unknown, from: num
 /**
  * A re-keyer: republishes every accepted message to `toTopic` keyed by `keyOf`, so a downstream
  * pipeline owns those keys. Re-publishing after a crash can duplicate; downstream dedup by id.
+ *
+ * Its emits are `beforeCommit`: they carry every event, and through the outbox each one was
+ * written to Redis, read back and trimmed (the bulk of the merchant pipeline's outbox bytes),
+ * and reached the downstream pipeline only after the commit and the drain. Emitted before the
+ * commit, a repeat after a failure is the same kind of duplicate as an outbox re-drain; and the
+ * step is deterministic from the durable state, so even a zombie's emits are records the owner
+ * emits too.
  */
 export function rekeyer<M>(name: string, toTopic: string, keyOf: (m: M) => string | undefined, encode: (m: M) => string): ActorType<unknown, M> {
   return {
@@ -158,7 +171,7 @@ export function rekeyer<M>(name: string, toTopic: string, keyOf: (m: M) => strin
     codec: jsonCodec(1),
     handle: (state, message, ctx) => ({
       state,
-      effects: [{ type: 'emit', topic: toTopic, key: ctx.key, value: encode(message) }],
+      effects: [{ type: 'emit', topic: toTopic, key: ctx.key, value: encode(message), beforeCommit: true }],
     }),
   };
 }

@@ -1,4 +1,4 @@
-import type { ActorType, Effect, OutputEffect, Pipeline, Transition } from './actor.ts';
+import type { ActorType, Effect, EmitEffect, OutputEffect, Pipeline, Transition } from './actor.ts';
 import type { ActorCache } from './actor-cache.ts';
 import { deadLetterEffect, DlqTopics } from './dead-letter.ts';
 import { ErrorCodes } from './errors.ts';
@@ -60,6 +60,8 @@ export interface StepOutput {
   readonly timersAdd: StoredTimer[];
   readonly timersRemove: string[];
   readonly effects: OutputEffect[];
+  /** `beforeCommit` emits: performed before the commit, not part of the outbox. */
+  readonly beforeCommit: EmitEffect[];
   readonly maxEventTimeMs: number;
   readonly watermarkMs: number;
   readonly counts: { processed: number; duplicate: number; late: number; invalid: number; failed: number; timers: number };
@@ -73,6 +75,7 @@ export function runBatchStep<M>(input: StepInput<M>): StepOutput {
     timersAdd: [],
     timersRemove: [],
     effects: [],
+    beforeCommit: [],
     maxEventTimeMs: input.maxEventTimeMs,
     watermarkMs: input.watermarkMs,
     counts: { processed: 0, duplicate: 0, late: 0, invalid: 0, failed: 0, timers: 0 },
@@ -192,6 +195,8 @@ function apply<M>(input: StepInput<M>, out: StepOutput, actor: ActorType<unknown
       const tid = timerId(actor.name, key, effect.tag);
       input.timers.set(tid, effect.atMs);
       out.timersAdd.push({ id: tid, atMs: effect.atMs });
+    } else if (effect.type === 'emit' && effect.beforeCommit) {
+      out.beforeCommit.push(effect);
     } else {
       out.effects.push(effect);
     }

@@ -293,7 +293,13 @@ export class PartitionTask<M> {
   }
 
   async #commit(out: StepOutput, fromOffset: string, nextOffset: string, records: number): Promise<boolean> {
-    const { pipeline, store, metrics, cache } = this.#deps;
+    const { pipeline, store, metrics, cache, sink } = this.#deps;
+    if (out.beforeCommit.length > 0) {
+      // At least once, before the commit (EmitEffect.beforeCommit): a failure here or a refused
+      // commit below re-runs the batch from the durable state, which emits them again.
+      await sink.perform(out.beforeCommit);
+      metrics.effectsOut.inc({ kind: 'emit' }, out.beforeCommit.length);
+    }
     const states = toStateWrites(pipeline, out.states);
     const started = performance.now();
     const result = await store.commit({
@@ -395,7 +401,7 @@ export class PartitionTask<M> {
 
 function emptyOutput(maxEventTimeMs: number, watermarkMs: number): StepOutput {
   return {
-    states: new Map(), dedup: [], timersAdd: [], timersRemove: [], effects: [], maxEventTimeMs, watermarkMs,
+    states: new Map(), dedup: [], timersAdd: [], timersRemove: [], effects: [], beforeCommit: [], maxEventTimeMs, watermarkMs,
     counts: { processed: 0, duplicate: 0, late: 0, invalid: 0, failed: 0, timers: 0 }, actorMessages: new Map(),
   };
 }

@@ -1,0 +1,110 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { MemorySink } from '../../../src/adapters/memory/sink.ts';
+import { MemoryStateStore } from '../../../src/adapters/memory/state-store.ts';
+import { type EmitEffect, erase, type OutputEffect, rekeyer } from '../../../src/runtime/actor.ts';
+import { ActorHost } from '../../../src/runtime/host.ts';
+import { silentLogger } from '../../../src/runtime/logger.ts';
+import { createRuntimeMetrics } from '../../../src/runtime/runtime-metrics.ts';
+import type { CommitBatch, CommitResult } from '../../../src/runtime/store.ts';
+import { countingActor, type Msg, testPipeline } from '../../support/counting-actor.ts';
+import { expectedCounts, makeStream, toRecords } from '../../support/stream.ts';
+
+const LATENESS = 120_000;
+const TOPIC = 'test.by-value';
+
+/** One log of what happened, in order: sink calls and commits. */
+type Log = string[];
+
+class LoggingStore extends MemoryStateStore {
+  outboxEffects: OutputEffect[] = [];
+  failCommits = 0;
+  constructor(private readonly log: Log) {
+    super();
+  }
+  override async commit(batch: CommitBatch): Promise<CommitResult> {
+    if (this.failCommits > 0) {
+      this.failCommits -= 1;
+      this.log.push(`commit-failed ${batch.fromOffset}`);
+      throw new Error('store unavailable (injected)');
+    }
+    const result = await super.commit(batch);
+    if (result.ok) {
+      this.log.push(`commit ${batch.fromOffset}-${batch.nextOffset}`);
+      this.outboxEffects.push(...batch.effects);
+    }
+    return result;
+  }
+}
+
+class LoggingSink extends MemorySink {
+  constructor(private readonly log: Log) {
+    super();
+  }
+  override async perform(effects: readonly OutputEffect[]): Promise<void> {
+    const rekeyed = effects.filter((e) => e.type === 'emit' && e.topic === TOPIC).length;
+    if (rekeyed > 0) this.log.push(`rekeyed ${rekeyed}`);
+    await super.perform(effects);
+  }
+}
+
+function setUp(log: Log) {
+  const store = new LoggingStore(log);
+  const sink = new LoggingSink(log);
+  const pipeline = testPipeline([erase(countingActor), rekeyer<Msg>('rekey', TOPIC, (m) => String(m.v % 7), (m) => JSON.stringify(m))]);
+  const host = new ActorHost<Msg>({
+    pipeline, group: 'g', topic: 'test.input', store, sink, clock: () => 1_800_000_000_000,
+    settings: { allowedLatenessMs: LATENESS, handlerRetries: 1, maxBatchRecords: 100, idlePartitionMs: 1_000, maxActiveActors: 1_000 },
+    metrics: createRuntimeMetrics(new Registry()), logger: silentLogger(),
+  });
+  return { store, sink, host };
+}
+
+describe('beforeCommit emits (re-keying)', () => {
+  const stream = makeStream({ seed: 9, events: 1_000, keys: 50, partitions: 1, duplicateRate: 0.05, outOfOrderRate: 0.1, lateRate: 0.01, lateByMs: 600_000 });
+  const records = toRecords(0, stream.get(0)!);
+  const expected = expectedCounts(stream, LATENESS);
+  const accepted = records.length - expected.duplicates - expected.late;
+
+  it('are performed before their commit and never stored in the outbox', async () => {
+    const log: Log = [];
+    const { store, sink, host } = setUp(log);
+    await host.onAssignment([0]);
+    const outcome = await host.handleBatch(0, records);
+    expect(outcome.kind).toBe('processed');
+    await host.stop();
+    // Slices of 100: each commit is preceded by that slice's re-keyed emits.
+    const commits = log.filter((l) => l.startsWith('commit '));
+    expect(commits).toHaveLength(records.length / 100);
+    for (const [i, line] of log.entries()) if (line.startsWith('commit ')) expect(log[i - 1]).toMatch(/^rekeyed \d+$/);
+    expect(store.outboxEffects.filter((e) => e.type === 'emit' && e.topic === TOPIC)).toHaveLength(0);
+    const rekeyed = sink.performed.filter((e): e is EmitEffect => e.type === 'emit' && e.topic === TOPIC);
+    // Exactly the accepted events (no duplicates, no late ones), once each on a clean run.
+    expect(rekeyed).toHaveLength(accepted);
+    expect(new Set(rekeyed.map((e) => (JSON.parse(e.value) as Msg).id)).size).toBe(accepted);
+  });
+
+  it('are emitted again when the commit fails (at least once), and the state stays exact', async () => {
+    const log: Log = [];
+    const { store, sink, host } = setUp(log);
+    store.failCommits = 1;
+    await host.onAssignment([0]);
+    await expect(host.handleBatch(0, records)).rejects.toThrow('injected');
+    // The driver retries the batch (the host re-claims from the durable position).
+    expect((await host.handleBatch(0, records)).kind).toBe('processed');
+    await host.stop();
+    const rekeyed = sink.performed.filter((e): e is EmitEffect => e.type === 'emit' && e.topic === TOPIC);
+    const ids = rekeyed.map((e) => (JSON.parse(e.value) as Msg).id);
+    // The first slice's emits went out twice; every accepted event at least once.
+    expect(new Set(ids).size).toBe(accepted);
+    expect(ids.length).toBeGreaterThan(accepted);
+    expect(log[0]).toMatch(/^rekeyed \d+$/);
+    expect(log[1]).toBe('commit-failed 0');
+    const counts = new Map<string, number>();
+    for (const key of expected.counts.keys()) {
+      const [raw] = await store.loadStates({ group: 'g', topic: 'test.input', partition: 0 }, [`counter\u0000${key}`]);
+      counts.set(key, (JSON.parse(raw!.slice(raw!.indexOf(':') + 1)) as { count: number }).count);
+    }
+    expect(counts).toEqual(new Map([...expected.counts].map(([k, v]) => [k, v.count])));
+  });
+});
