@@ -13,6 +13,7 @@ import { ensureTopics } from '../adapters/kafka/admin.ts';
 import { KafkaProgress } from '../adapters/kafka/progress.ts';
 import { connectRedis } from '../adapters/redis/admin.ts';
 import { RedisApiKeyStore } from '../adapters/redis/api-key-store.ts';
+import { RedisStateStore } from '../adapters/redis/state-store.ts';
 import { newApiKey } from '../api/ingest/auth.ts';
 import { fullTopicName, TopicBase, topics } from '../provision/topics.ts';
 import { loadConfig } from '../runtime/config.ts';
@@ -126,9 +127,19 @@ async function totals(): Promise<Counts> {
 // Counts are shown since the demo started: the topics may hold earlier runs' records.
 const baseline = await totals();
 
+// Lag from the workers' durable positions (Redis), which move with every commit; the offsets
+// committed to Kafka trail them by up to the source's commit interval (2 s).
+const positions = new RedisStateStore({ redis: config.redis.url, keyPrefix: config.redis.keyPrefix });
+async function lag(groupId: string, topic: string): Promise<number> {
+  const high = await progress.highWatermarks(topic);
+  const refs = [...high.keys()].map((partition) => ({ group: groupId, topic, partition }));
+  const stored = await positions.positions(refs);
+  return refs.reduce((sum, ref, i) => sum + (high.get(ref.partition) ?? 0) - Number(stored[i]?.nextOffset ?? 0), 0);
+}
+
 async function summary(): Promise<string> {
   const [now, lagM, lagU] = await Promise.all([
-    totals(), progress.lag(group('merchant'), t(TopicBase.events)), progress.lag(group('user'), t(TopicBase.eventsByUser)),
+    totals(), lag(group('merchant'), t(TopicBase.events)), lag(group('user'), t(TopicBase.eventsByUser)),
   ]);
   const d = (k: keyof Counts) => now[k] - baseline[k];
   const at = Date.now();
@@ -148,6 +159,7 @@ const finish = async () => {
   console.log('\nstopping…');
   await stopAll();
   await progress.disconnect();
+  await positions.close();
   console.log('stopped everything the demo started (the stack keeps running: npm run stack -- down)');
   process.exit(0);
 };

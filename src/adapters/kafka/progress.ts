@@ -25,6 +25,12 @@ export class KafkaProgress {
     return offsets.reduce((sum, o) => sum + Number(o.high) - Number(o.low), 0);
   }
 
+  /** High watermark (next offset to be written) per partition. */
+  async highWatermarks(topic: string): Promise<Map<number, number>> {
+    const offsets = await this.#admin.fetchTopicOffsets(topic);
+    return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+  }
+
   /** Sum over partitions of high watermark minus the group's committed offset. */
   async lag(groupId: string, topic: string): Promise<number> {
     const [high, committed] = await Promise.all([
