@@ -31,9 +31,10 @@ import { encodeEvent } from '../src/contract/wire.ts';
 import { generateTraffic, generatorOptions } from '../src/generator/generate.ts';
 import type { OutputEffect, Pipeline } from '../src/runtime/actor.ts';
 import { ActorCache } from '../src/runtime/actor-cache.ts';
-import { type DecodedItem, runBatchStep, toStateWrites } from '../src/runtime/batch-step.ts';
+import { runBatchStep, toStateWrites } from '../src/runtime/batch-step.ts';
 import type { InputRecord } from '../src/runtime/source.ts';
 import { TimerIndex } from '../src/runtime/timer-index.ts';
+import { decodeItem, timed } from './domain-step.ts';
 import { partitionOf } from './pipeline-replay.ts';
 
 const PARTITIONS = 12;
@@ -50,25 +51,6 @@ interface StageResult {
   readonly effects: number;
   readonly windows: number;
   readonly out: InputRecord[][];
-}
-
-/** CPU µs (user + system) spent in `fn`. */
-function timed<T>(acc: Record<Part, number>, part: Part, fn: () => T): T {
-  const start = process.cpuUsage();
-  const value = fn();
-  const used = process.cpuUsage(start);
-  acc[part] += used.user + used.system;
-  return value;
-}
-
-/** The partition task's decode, restated (it is private to the runtime). */
-function decodeItem<M>(pipeline: Pipeline<M>, record: InputRecord): DecodedItem<M> {
-  try {
-    const message = pipeline.input.decode(record.value as Buffer);
-    return { record, message, id: pipeline.input.idOf(message), eventTimeMs: pipeline.input.eventTimeOf(message) };
-  } catch (err) {
-    return { record, error: err as Error };
-  }
 }
 
 /** What the sinks compute per effect before any I/O. */
