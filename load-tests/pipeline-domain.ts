@@ -33,6 +33,7 @@ import type { OutputEffect, Pipeline } from '../src/runtime/actor.ts';
 import { ActorCache } from '../src/runtime/actor-cache.ts';
 import { runBatchStep, toStateWrites } from '../src/runtime/batch-step.ts';
 import type { InputRecord } from '../src/runtime/source.ts';
+import type { Baselines } from '../src/runtime/state-parts.ts';
 import { TimerIndex } from '../src/runtime/timer-index.ts';
 import { decodeItem, timed } from './domain-step.ts';
 import { partitionOf } from './pipeline-replay.ts';
@@ -68,6 +69,8 @@ function runStage<M>(pipeline: Pipeline<M>, partitions: readonly InputRecord[][]
   // The states as the store would hold them (decoded, as if every one stayed cached); the
   // runtime's cache admits a key only on its second commit and loads the rest from Redis.
   const stored = new Map<string, unknown>();
+  // What the partition tasks know is stored of parted states (runtime/state-parts.ts).
+  const baselines: Baselines = new Map();
   const cache = new ActorCache(1_000_000);
   const out: InputRecord[][] = Array.from({ length: PARTITIONS }, () => []);
   let records = 0;
@@ -91,7 +94,9 @@ function runStage<M>(pipeline: Pipeline<M>, partitions: readonly InputRecord[][]
           allowedLatenessMs: ALLOWED_LATENESS_MS, handlerRetries: 0, nowMs: 0,
         }),
       );
-      const writes = timed(cpu, 'encodeStates', () => toStateWrites(pipeline, step.states));
+      const committed: Baselines = new Map();
+      const writes = timed(cpu, 'encodeStates', () => toStateWrites(pipeline, step.states, baselines, committed));
+      for (const [id, parts] of committed) baselines.set(id, parts);
       for (const w of writes) stateBytes += w.value?.length ?? 0;
       outboxBytes += timed(cpu, 'outbox', () => encodeOutboxEffects(step.effects).length);
       timed(cpu, 'sinks', () => sinkWork(step.effects));

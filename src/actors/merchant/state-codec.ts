@@ -22,7 +22,13 @@ import type { StateCodec } from '../../runtime/actor.ts';
 export const MERCHANT_STATE_VERSION = 2;
 
 export function merchantStateCodec<S extends { readonly windows: WindowState }>(): StateCodec<S> {
-  return { version: MERCHANT_STATE_VERSION, decode: (raw, version) => decodeState<S>(raw, version), encode: encodeState };
+  return {
+    version: MERCHANT_STATE_VERSION,
+    decode: (raw, version) => decodeState<S>(raw, version),
+    encode: encodeState,
+    encodeParts,
+    decodeParts: (head, parts, version) => decodeState<S>(assemble(head, parts), version),
+  };
 }
 
 /** A sketch's packed text and what it was made from. */
@@ -32,38 +38,64 @@ interface PackedSketch {
   readonly text: string;
 }
 
-/** One pane start's text (`"<start>":{...}`) and what it was made from. */
+/** One pane start's text (`"<start>":{...}`, its value alone in `body`) and what it was made from. */
 interface CachedPane {
   readonly byStatus: Readonly<Record<string, PaneAgg>>;
   /** Per status, in for-in order: the pane object and its count, sum, sketch and sketch shape. */
   readonly parts: readonly (PaneAgg | number | PaneAgg['users'] | string)[];
   readonly sketches: ReadonlyMap<string, PackedSketch>;
+  readonly body: string;
   readonly json: string;
 }
 
 /** Per state's panes object (weak: it lives as long as the state), by pane start. */
-const paneCache = new WeakMap<WindowState['panes'], Map<string, CachedPane>>();
+const paneCache = new WeakMap<WindowState['panes'], Map<string, CachedPane & { readonly start: string }>>();
 const PART_FIELDS = 5;
 
 /** Stands in for the panes while the rest of the state is serialised; JSON escapes \u0001. */
 const PANES_MARK = '\u0001panes';
 const QUOTED_MARK = JSON.stringify(PANES_MARK);
 
-function encodeState(state: { readonly windows: WindowState }): string {
-  const rest = JSON.stringify({ ...state, windows: { ...state.windows, panes: PANES_MARK } });
-  const at = rest.indexOf(QUOTED_MARK);
-  return rest.slice(0, at) + panesJson(state.windows.panes) + rest.slice(at + QUOTED_MARK.length);
+/** The state's text with the panes' place marked (the head of its parts). */
+function headOf(state: { readonly windows: WindowState }): string {
+  return JSON.stringify({ ...state, windows: { ...state.windows, panes: PANES_MARK } });
 }
 
-/** The panes' version 2 text, from the cached text of every unchanged pane start (for-in order). */
-function panesJson(panes: WindowState['panes']): string {
+function encodeState(state: { readonly windows: WindowState }): string {
+  const head = headOf(state);
+  const at = head.indexOf(QUOTED_MARK);
+  let panes = '{';
+  for (const pane of currentPanes(state.windows.panes)) panes += panes === '{' ? pane.json : `,${pane.json}`;
+  return `${head.slice(0, at)}${panes}}${head.slice(at + QUOTED_MARK.length)}`;
+}
+
+/**
+ * Parts (runtime/state-parts.ts): one per pane start, named by it, its text the pane start's
+ * value; the head is the rest of the state. An unchanged pane start yields the same string.
+ */
+function encodeParts(state: { readonly windows: WindowState }): { head: string; parts: Map<string, string> } {
+  const parts = new Map<string, string>();
+  for (const pane of currentPanes(state.windows.panes)) parts.set(pane.start, pane.body);
+  return { head: headOf(state), parts };
+}
+
+/** The version 2 text of a state stored in parts. */
+function assemble(head: string, parts: ReadonlyMap<string, string>): string {
+  const at = head.indexOf(QUOTED_MARK);
+  if (at < 0) throw new RangeError('merchant state head: no panes mark');
+  let panes = '{';
+  for (const [start, body] of parts) panes += `${panes === '{' ? '' : ','}${JSON.stringify(start)}:${body}`;
+  return `${head.slice(0, at)}${panes}}${head.slice(at + QUOTED_MARK.length)}`;
+}
+
+/** Every pane start's cached text, re-made for changed ones (for-in order). */
+function currentPanes(panes: WindowState['panes']): (CachedPane & { readonly start: string })[] {
   let cache = paneCache.get(panes);
   if (cache === undefined) {
     cache = new Map();
     paneCache.set(panes, cache);
   }
-  let out = '{';
-  let n = 0;
+  const out: (CachedPane & { readonly start: string })[] = [];
   for (const start in panes) {
     const byStatus = panes[start] as Record<string, PaneAgg>;
     let cached = cache.get(start);
@@ -71,11 +103,10 @@ function panesJson(panes: WindowState['panes']): string {
       cached = paneStartJson(start, byStatus, cached?.sketches);
       cache.set(start, cached);
     }
-    out += n === 0 ? cached.json : `,${cached.json}`;
-    n += 1;
+    out.push(cached);
   }
-  if (cache.size > n) for (const start of cache.keys()) if (!(start in panes)) cache.delete(start); // pruned panes
-  return `${out}}`;
+  if (cache.size > out.length) for (const start of cache.keys()) if (!(start in panes)) cache.delete(start); // pruned panes
+  return out;
 }
 
 /** What changes whenever a sketch does: sketches only grow (sparse) or raise registers (dense). */
@@ -100,10 +131,10 @@ function unchanged(cached: CachedPane, byStatus: Readonly<Record<string, PaneAgg
   return i === parts.length;
 }
 
-function paneStartJson(start: string, byStatus: Readonly<Record<string, PaneAgg>>, before: ReadonlyMap<string, PackedSketch> | undefined): CachedPane {
+function paneStartJson(start: string, byStatus: Readonly<Record<string, PaneAgg>>, before: ReadonlyMap<string, PackedSketch> | undefined): CachedPane & { readonly start: string } {
   const parts: (PaneAgg | number | PaneAgg['users'] | string)[] = [];
   const sketches = new Map<string, PackedSketch>();
-  let json = `${JSON.stringify(start)}:{`;
+  let body = '{';
   for (const status in byStatus) {
     const pane = byStatus[status] as PaneAgg;
     const shape = sketchShape(pane);
@@ -112,9 +143,10 @@ function paneStartJson(start: string, byStatus: Readonly<Record<string, PaneAgg>
     if (sketch === undefined || sketch.users !== pane.users || sketch.shape !== shape) sketch = { users: pane.users, shape, text: packHll(pane.users) };
     sketches.set(status, sketch);
     // cnt and sumUnits are safe integers (validated by addEvent); the packed text needs no escaping
-    json += `${sketches.size === 1 ? '' : ','}${JSON.stringify(status)}:[${pane.cnt},${pane.sumUnits},"${sketch.text}"]`;
+    body += `${sketches.size === 1 ? '' : ','}${JSON.stringify(status)}:[${pane.cnt},${pane.sumUnits},"${sketch.text}"]`;
   }
-  return { byStatus, parts, sketches, json: `${json}}` };
+  body += '}';
+  return { start, byStatus, parts, sketches, body, json: `${JSON.stringify(start)}:${body}` };
 }
 
 function decodeState<S>(raw: string, version: number): S {

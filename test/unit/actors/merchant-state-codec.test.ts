@@ -34,6 +34,9 @@ describe('merchant state codec', () => {
     let denseSeen = false;
     let closes = 0;
     let v1Bytes = 0;
+    let previous: ReadonlyMap<string, string> | undefined;
+    let changedParts = 0;
+    let encodes = 0;
     let v2Bytes = 0;
     for (let i = 0; i < 6_000; i += 1) {
       now += Math.floor(rand() * (i < 3_000 ? 20 : 400)); // a busy first minute (dense sketches), then closes
@@ -57,6 +60,13 @@ describe('merchant state codec', () => {
         expect(actor.codec.decode(JSON.stringify(state), 1)).toEqual(state);
         v1Bytes += JSON.stringify(state).length;
         v2Bytes += encoded.length;
+        // in parts (runtime/state-parts.ts): one per pane start, unchanged ones as the same text
+        const { head, parts } = actor.codec.encodeParts!(state);
+        expect([...parts.keys()]).toEqual(Object.keys(state.windows.panes));
+        expect(actor.codec.decodeParts!(head, parts, 2)).toEqual(state);
+        for (const [start, text] of parts) if (previous?.get(start) !== text) changedParts += 1;
+        previous = parts;
+        encodes += 1;
       }
       for (const byStatus of Object.values(state.windows.panes)) {
         for (const pane of Object.values(byStatus)) if (pane.users.k === 'd') denseSeen = true;
@@ -65,6 +75,8 @@ describe('merchant state codec', () => {
     expect(closes).toBeGreaterThan(20);
     expect(actor.codec.version).toBe(2);
     expect(v2Bytes / v1Bytes).toBeLessThan(0.5);
+    // encoded every 7 events: a handful of panes changed in between, of the ~25 held
+    expect(changedParts / encodes).toBeLessThan(6);
     expect(denseSeen, `some pane sketch went past ${HLL_SPARSE_MAX} users`).toBe(true);
   });
 
