@@ -12,7 +12,8 @@
  * arrive at --rate events/s in order, as the latency bench sends them. Every --batch-ms of event
  * time, each partition steps what arrived for it as one batch (a live fetch: ~17 records per
  * partition at 2,000/s and 100 ms), as pipeline-domain.ts does (decode, batch step with timers,
- * encode the touched states, serialise the outbox). Only the last --measure-minutes are counted.
+ * encode the touched states, serialise the outbox), plus the states' UTF-8 bytes (stateBytes).
+ * Only the last --measure-minutes are counted.
  * Reported per event: CPU µs per part and merchant state bytes written (with states stored in
  * parts, runtime/state-parts.ts: the head and the changed parts); the biggest single value
  * written; every merchant's final state encoded whole (total, biggest) and the CPU to decode them
@@ -38,8 +39,8 @@ const PARTITIONS = 12;
 const ALLOWED_LATENESS_MS = 20 * 60_000;
 const START_MS = Date.UTC(2026, 0, 1);
 
-type Part = 'decode' | 'step' | 'encodeStates' | 'outbox';
-const PARTS: readonly Part[] = ['decode', 'step', 'encodeStates', 'outbox'];
+type Part = 'decode' | 'step' | 'encodeStates' | 'stateBytes' | 'outbox';
+const PARTS: readonly Part[] = ['decode', 'step', 'encodeStates', 'stateBytes', 'outbox'];
 
 interface PartitionRun {
   readonly timers: TimerIndex;
@@ -70,10 +71,11 @@ function main(): void {
   const measureFrom = totalEvents - Math.round(Number(values['measure-minutes']) * 60 * rate);
   const events = pool(values.seed, Number(values.pool));
   const pipeline = merchantPipeline();
-  const cpu: Record<Part, number> = { decode: 0, step: 0, encodeStates: 0, outbox: 0 };
+  const cpu: Record<Part, number> = { decode: 0, step: 0, encodeStates: 0, stateBytes: 0, outbox: 0 };
   const stored = new Map<string, unknown>();
   // What the partition tasks know is stored of parted states (runtime/state-parts.ts).
   const baselines: Baselines = new Map();
+  const wire = Buffer.alloc(1 << 20);
   const cache = new ActorCache(1_000_000);
   const runs: PartitionRun[] = Array.from({ length: PARTITIONS }, () => ({ timers: new TimerIndex(), maxEventTimeMs: Number.MIN_SAFE_INTEGER, watermarkMs: Number.MIN_SAFE_INTEGER }));
   let measured = 0;
@@ -90,7 +92,7 @@ function main(): void {
       batches[p]!.push({ partition: p, offset: String(next), key: Buffer.from(wire.key), value: Buffer.from(wire.value) });
     }
     const inWindow = next > measureFrom;
-    const acc: Record<Part, number> = { decode: 0, step: 0, encodeStates: 0, outbox: 0 };
+    const acc: Record<Part, number> = { decode: 0, step: 0, encodeStates: 0, stateBytes: 0, outbox: 0 };
     for (const [partition, slice] of batches.entries()) {
       if (slice.length === 0) continue;
       const run = runs[partition]!;
@@ -106,6 +108,12 @@ function main(): void {
       const committed: Baselines = new Map();
       const writes = timed(acc, 'encodeStates', () => toStateWrites(pipeline, step.states, baselines, committed));
       for (const [id, parts] of committed) baselines.set(id, parts);
+      // What sending them costs before the socket: the UTF-8 bytes of every value (ioredis
+      // writes each string argument so; the encoded values are lazily concatenated strings,
+      // flattened here).
+      timed(acc, 'stateBytes', () => {
+        for (const w of writes) if (w.value !== null) wire.write(w.value, 0, 'utf8');
+      });
       timed(acc, 'outbox', () => encodeOutboxEffects(step.effects).length);
       for (const [id, state] of step.states) stored.set(id, state);
       run.maxEventTimeMs = step.maxEventTimeMs;

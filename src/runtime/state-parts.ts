@@ -60,15 +60,26 @@ export function partedWrites(codec: StateCodec<unknown>, id: string, state: unkn
     return NO_PARTS;
   }
   const { head, parts } = (codec.encodeParts as NonNullable<StateCodec<unknown>['encodeParts']>)(state);
-  const names: string[] = [];
+  let names = '';
+  let kept = 0;
   for (const [name, text] of parts) {
-    if (name === '' || name.includes(',') || name.includes(':') || name.includes('\u0001')) throw new Error(`state part name ${JSON.stringify(name)} of ${id} is not allowed`);
-    names.push(name);
-    if (baseline.get(name) !== text) writes.push({ id: partId(id, name), value: text });
+    names = names === '' ? name : `${names},${name}`;
+    const before = baseline.get(name);
+    if (before === undefined) checkName(name, id);
+    else kept += 1;
+    if (before !== text) writes.push({ id: partId(id, name), value: text });
   }
-  for (const name of baseline.keys()) if (!parts.has(name)) writes.push({ id: partId(id, name), value: null });
-  writes.push({ id, value: `v${codec.version};${names.join(',')}:${head}` });
+  // every baseline part still listed unless some were dropped
+  if (kept < baseline.size) for (const name of baseline.keys()) if (!parts.has(name)) writes.push({ id: partId(id, name), value: null });
+  writes.push({ id, value: `v${codec.version};${names}:${head}` });
   return parts;
+}
+
+/** Part names end at ',' and ':' in the head and follow U+0001 in field names; '' would vanish in the list. */
+function checkName(name: string, id: string): void {
+  if (name === '' || name.includes(',') || name.includes(':') || name.includes('\u0001')) {
+    throw new Error(`state part name ${JSON.stringify(name)} of ${id} is not allowed`);
+  }
 }
 
 /** A stored head of a parted state, or undefined for a state stored whole. */

@@ -18,6 +18,10 @@ import type { StateCodec } from '../../runtime/actor.ts';
  * unchanged: panes are only changed by `addEvent`, which always increments `cnt`; the check also
  * compares the sum and the sketch (object and size), so other changes are seen too. A changed
  * pane start re-packs only the sketches that changed.
+ *
+ * The runtime stores the state in parts (runtime/state-parts.ts): one per pane start, its text
+ * the pane start's value, and a head (the rest, the panes' place marked), so a batch writes the
+ * head and the pane starts it changed instead of the ~25 the state holds.
  */
 export const MERCHANT_STATE_VERSION = 2;
 

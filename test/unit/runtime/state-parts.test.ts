@@ -86,6 +86,9 @@ describe('states stored in parts', () => {
     expect([...next]).toEqual([['a', '1'], ['b', '5'], ['d', '7']]);
     expect(parseHead('v1;a,b,d:{"n":4}')).toEqual({ version: 1, names: ['a', 'b', 'd'], head: '{"n":4}' });
     expect(parseHead('v1:{"x":";"}')).toBeUndefined();
+    for (const bad of ['', 'a,b', 'a:b', 'a\u0001b']) {
+      expect(() => partedWrites(partedActor.codec as never, 'x', { n: 1, parts: { [bad]: 1 } }, new Map(), []), bad).toThrow(/not allowed/);
+    }
   });
 
   it('holds exactly the state a clean pass gives, and no unlisted part, across crashes and failed commits', async () => {
