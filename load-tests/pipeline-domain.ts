@@ -31,9 +31,11 @@ import { encodeEvent } from '../src/contract/wire.ts';
 import { generateTraffic, generatorOptions } from '../src/generator/generate.ts';
 import type { OutputEffect, Pipeline } from '../src/runtime/actor.ts';
 import { ActorCache } from '../src/runtime/actor-cache.ts';
-import { type DecodedItem, runBatchStep, toStateWrites } from '../src/runtime/batch-step.ts';
+import { runBatchStep, toStateWrites } from '../src/runtime/batch-step.ts';
 import type { InputRecord } from '../src/runtime/source.ts';
+import type { Baselines } from '../src/runtime/state-parts.ts';
 import { TimerIndex } from '../src/runtime/timer-index.ts';
+import { decodeItem, timed } from './domain-step.ts';
 import { partitionOf } from './pipeline-replay.ts';
 
 const PARTITIONS = 12;
@@ -52,25 +54,6 @@ interface StageResult {
   readonly out: InputRecord[][];
 }
 
-/** CPU µs (user + system) spent in `fn`. */
-function timed<T>(acc: Record<Part, number>, part: Part, fn: () => T): T {
-  const start = process.cpuUsage();
-  const value = fn();
-  const used = process.cpuUsage(start);
-  acc[part] += used.user + used.system;
-  return value;
-}
-
-/** The partition task's decode, restated (it is private to the runtime). */
-function decodeItem<M>(pipeline: Pipeline<M>, record: InputRecord): DecodedItem<M> {
-  try {
-    const message = pipeline.input.decode(record.value as Buffer);
-    return { record, message, id: pipeline.input.idOf(message), eventTimeMs: pipeline.input.eventTimeOf(message) };
-  } catch (err) {
-    return { record, error: err as Error };
-  }
-}
-
 /** What the sinks compute per effect before any I/O. */
 function sinkWork(effects: readonly OutputEffect[]): number {
   let bytes = 0;
@@ -86,6 +69,8 @@ function runStage<M>(pipeline: Pipeline<M>, partitions: readonly InputRecord[][]
   // The states as the store would hold them (decoded, as if every one stayed cached); the
   // runtime's cache admits a key only on its second commit and loads the rest from Redis.
   const stored = new Map<string, unknown>();
+  // What the partition tasks know is stored of parted states (runtime/state-parts.ts).
+  const baselines: Baselines = new Map();
   const cache = new ActorCache(1_000_000);
   const out: InputRecord[][] = Array.from({ length: PARTITIONS }, () => []);
   let records = 0;
@@ -109,7 +94,9 @@ function runStage<M>(pipeline: Pipeline<M>, partitions: readonly InputRecord[][]
           allowedLatenessMs: ALLOWED_LATENESS_MS, handlerRetries: 0, nowMs: 0,
         }),
       );
-      const writes = timed(cpu, 'encodeStates', () => toStateWrites(pipeline, step.states));
+      const committed: Baselines = new Map();
+      const writes = timed(cpu, 'encodeStates', () => toStateWrites(pipeline, step.states, baselines, committed));
+      for (const [id, parts] of committed) baselines.set(id, parts);
       for (const w of writes) stateBytes += w.value?.length ?? 0;
       outboxBytes += timed(cpu, 'outbox', () => encodeOutboxEffects(step.effects).length);
       // Re-keyed records are emitted before the commit, outside the outbox (EmitEffect.beforeCommit).

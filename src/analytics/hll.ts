@@ -106,7 +106,12 @@ export function hllRegisters(s: Hll): Uint8Array {
 }
 
 function toDense(s: HllSparse): HllDense {
-  return { k: 'd', r: encodeRegisters(hllRegisters(s)) };
+  return hllDenseOf(hllRegisters(s));
+}
+
+/** A dense sketch of the given registers (values in [0, 39], not checked). */
+export function hllDenseOf(regs: Uint8Array): HllDense {
+  return { k: 'd', r: encodeRegisters(regs) };
 }
 
 /**

@@ -14,6 +14,15 @@ export interface StateCodec<S> {
   encode(state: S): string;
   /** Must accept every version ≤ `version` (migrate older shapes) and throw on newer ones. */
   decode(raw: string, version: number): S;
+  /**
+   * Optional, for big states of which a batch changes a small part: the state as a head and
+   * named parts, which the runtime stores apart and writes only when their text changed since
+   * the state's last commit (runtime/state-parts.ts). Names: non-empty, without ',' ':' or
+   * U+0001. An unchanged part is best returned as the same string (compared by value).
+   */
+  encodeParts?(state: S): { readonly head: string; readonly parts: ReadonlyMap<string, string> };
+  /** Inverse of `encodeParts` (parts in the head's order); versions as for `decode`. */
+  decodeParts?(head: string, parts: ReadonlyMap<string, string>, version: number): S;
 }
 
 /** Emit a record to a Kafka topic. `topic` is the logical name; the host applies the prefix. */

@@ -7,6 +7,7 @@ import { parseTimerId, stateId, timerId } from './store.ts';
 import { classifyHandlerFailure } from './supervisor.ts';
 import type { TimerIndex } from './timer-index.ts';
 import type { InputRecord } from './source.ts';
+import { type Baselines, isParted, partedWrites } from './state-parts.ts';
 
 /**
  * One partition batch, computed in memory: the deterministic heart of the runtime. Given the
@@ -218,13 +219,23 @@ export function encodeState<S, M>(actor: ActorType<S, M>, state: S): string {
   return `v${actor.codec.version}:${actor.codec.encode(state)}`;
 }
 
-export function toStateWrites<M>(pipeline: Pipeline<M>, states: Map<string, unknown>): StateWrite[] {
+/**
+ * The store writes of a step's states. States of actors with parted codecs are written as parts
+ * against `baselines` (state-parts.ts; without it, whole); `committed` receives the baseline
+ * each leaves, for the caller to keep once the commit succeeded.
+ */
+export function toStateWrites<M>(pipeline: Pipeline<M>, states: Map<string, unknown>, baselines?: ReadonlyMap<string, ReadonlyMap<string, string>>, committed?: Baselines): StateWrite[] {
   const writes: StateWrite[] = [];
   const only = pipeline.actors.length === 1 ? pipeline.actors[0] : undefined;
   for (const [id, state] of states) {
     // One actor type (the common case): every id is its own, no need to parse the name.
     const actor = only ?? actorOf(pipeline, id.slice(0, id.indexOf('\u0000')));
     if (!actor) continue;
+    if (isParted(actor.codec)) {
+      const next = partedWrites(actor.codec, id, state, baselines?.get(id), writes);
+      committed?.set(id, next);
+      continue;
+    }
     writes.push({ id, value: state === undefined ? null : encodeState(actor, state) });
   }
   return writes;

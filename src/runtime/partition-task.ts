@@ -9,6 +9,7 @@ import type { EffectSink } from './sink.ts';
 import { OutboxDrain } from './outbox-drain.ts';
 import { type BatchOutcome, type Heartbeat, type InputRecord, nextOffsetOf, offsetNumber } from './source.ts';
 import { type OutboxEntry, type PartitionRef, parseTimerId, type StateStore, stateId } from './store.ts';
+import { type Baselines, decodeLoaded, isParted } from './state-parts.ts';
 import { TimerIndex } from './timer-index.ts';
 
 /**
@@ -65,6 +66,8 @@ export interface TaskDeps<M> {
 export class PartitionTask<M> {
   readonly ref: PartitionRef;
   readonly #deps: TaskDeps<M>;
+  /** Per parted state id, its parts as stored (state-parts.ts); dies with the task. */
+  readonly #baselines: Baselines = new Map();
   readonly #timers: TimerIndex;
   #epoch: number;
   #nextOffset: string | null;
@@ -268,7 +271,8 @@ export class PartitionTask<M> {
       const cached = cache.peek(partition, id);
       loaded.set(id, cached);
       // A cached `undefined` is a deleted state: loading it again yields the same initial state.
-      if (cached !== undefined) return;
+      // A parted state is written against what is stored, which this task must know (state-parts.ts).
+      if (cached !== undefined && (this.#baselines.has(id) || !isParted(actor.codec))) return;
       missing.push(id);
       missingActors.push(actor);
     };
@@ -283,12 +287,8 @@ export class PartitionTask<M> {
     }
     if (missing.length === 0) return loaded;
     const values = await store.loadStates(this.ref, missing);
-    for (let i = 0; i < missing.length; i += 1) {
-      const id = missing[i]!;
-      const raw = values[i];
-      const actor = missingActors[i]!;
-      loaded.set(id, raw == null ? actor.initialState(keyOfStateId(id)) : decodeState(actor, raw, id));
-    }
+    const states = await decodeLoaded(missing, missingActors, values, (ids) => store.loadStates(this.ref, ids), this.#baselines);
+    for (let i = 0; i < missing.length; i += 1) loaded.set(missing[i]!, states[i]);
     return loaded;
   }
 
@@ -300,7 +300,8 @@ export class PartitionTask<M> {
       await sink.perform(out.beforeCommit);
       metrics.effectsOut.inc({ kind: 'emit' }, out.beforeCommit.length);
     }
-    const states = toStateWrites(pipeline, out.states);
+    const committed: Baselines = new Map();
+    const states = toStateWrites(pipeline, out.states, this.#baselines, committed);
     const started = performance.now();
     const result = await store.commit({
       ref: this.ref, epoch: this.#epoch, fromOffset, nextOffset, states, dedup: out.dedup,
@@ -324,6 +325,7 @@ export class PartitionTask<M> {
       return false;
     }
     cache.setAll(this.ref.partition, out.states);
+    for (const [id, parts] of committed) this.#baselines.set(id, parts);
     this.#nextOffset = nextOffset;
     this.#maxEventTimeMs = out.maxEventTimeMs;
     this.#watermarkMs = out.watermarkMs;
@@ -416,10 +418,6 @@ function fromOffset(records: readonly InputRecord[], start: number): readonly In
   return i === 0 ? records : records.slice(i);
 }
 
-/** The actor key inside a state id (`${actorType}\u0000${key}`, see stateId). */
-function keyOfStateId(id: string): string {
-  return id.slice(id.indexOf('\u0000') + 1);
-}
 
 function decode<M>(pipeline: Pipeline<M>, record: InputRecord): DecodedItem<M> {
   try {
@@ -434,18 +432,6 @@ function decode<M>(pipeline: Pipeline<M>, record: InputRecord): DecodedItem<M> {
   }
 }
 
-function decodeState(actor: { name: string; codec: { decode(raw: string, v: number): unknown } }, raw: string, id: string): unknown {
-  const colon = raw.indexOf(':');
-  const version = Number(raw.slice(1, colon));
-  if (raw[0] !== 'v' || colon < 2 || !Number.isInteger(version)) {
-    throw new RiskstreamError(ErrorCodes.stateCodec, `stored state of ${id} has no version prefix`, { context: { actorType: actor.name } });
-  }
-  try {
-    return actor.codec.decode(raw.slice(colon + 1), version);
-  } catch (err) {
-    throw new RiskstreamError(ErrorCodes.stateCodec, `cannot decode state of ${actor.name}: ${(err as Error).message}`, { cause: err, context: { actorType: actor.name } });
-  }
-}
 
 /**
  * Decodes records up to (not including) the first one `limit` holds back, from `from` on (the

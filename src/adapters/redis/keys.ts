@@ -7,7 +7,8 @@ import type { PartitionRef } from '../../runtime/store.ts';
  * Cluster hash tag and land in one slot (a Lua script may only touch keys of one slot):
  *
  *   <prefix>:{<group>|<topic>|<partition>}:meta    hash  epoch, next_offset, max_et, wm, outbox_seq
- *   <prefix>:{<group>|<topic>|<partition>}:state   hash  stateId → encoded state ("v<n>:<payload>")
+ *   <prefix>:{<group>|<topic>|<partition>}:state   hash  stateId → encoded state ("v<n>:<payload>"), or the head and
+ *                                                    parts of a state in parts (runtime/state-parts.ts)
  *   <prefix>:{<group>|<topic>|<partition>}:dedup   zset  dedup id → event time (ms)
  *   <prefix>:{<group>|<topic>|<partition>}:timers  zset  timerId → fire time (ms)
  *   <prefix>:{<group>|<topic>|<partition>}:outbox  list  '{"seq":<n>,"effects":[...]}', oldest first
