@@ -107,6 +107,19 @@ export function reasonCode(feature: string, z: number): string {
   return `${REASON_STEMS[feature] ?? feature}_${z > 0 ? 'high' : 'low'}`;
 }
 
+/** Both codes of each feature seen, [up, down]: the code strings are built once, not per payment. */
+const codesByFeature = new Map<string, readonly [string, string]>();
+
+/** {@link reasonCode}, with the strings kept per feature (a model has a handful of features). */
+function cachedReasonCode(feature: string, z: number): string {
+  let codes = codesByFeature.get(feature);
+  if (codes === undefined) {
+    codes = [reasonCode(feature, 1), reasonCode(feature, -1)];
+    codesByFeature.set(feature, codes);
+  }
+  return z > 0 ? codes[0] : codes[1];
+}
+
 /** A feature transform (log1p keeps the sign, so it is defined for any finite input). */
 export function applyTransform(t: Transform, x: number): number {
   return t === 'log1p' ? Math.sign(x) * Math.log1p(Math.abs(x)) : x;
@@ -213,7 +226,7 @@ export function score(
   const reasons: Reason[] = [];
   for (let k = 0; k < n; k++) {
     const feature = names[topJ[k] as number] as string;
-    reasons.push({ code: reasonCode(feature, topZ[k] as number), feature, value: topRaw[k] as number, contribution: topC[k] as number });
+    reasons.push({ code: cachedReasonCode(feature, topZ[k] as number), feature, value: topRaw[k] as number, contribution: topC[k] as number });
   }
   return { score: s, decision: decide(s, model.thresholds), reasons, modelVersion: model.version };
 }
