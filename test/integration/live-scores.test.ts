@@ -19,7 +19,7 @@ describe('LiveScoreSink on the local stack', () => {
   });
 
   afterAll(async () => {
-    await unlinkByPrefix(redis, prefix);
+    for (const p of [prefix, `${prefix}_500`, `${prefix}_2`]) await unlinkByPrefix(redis, p);
     await redis.quit();
   });
 
@@ -34,7 +34,10 @@ describe('LiveScoreSink on the local stack', () => {
     expect(await redis.ttl(`${prefix}:live:user:u1`)).toBeGreaterThan(0);
   });
 
-  it('stores every event and each user\'s latest JSON as given, over random drains repeated after a crash', async () => {
+  // 2 scores per script call: drains cut into several calls, a user's scores spread over them
+  it.each([500, 2])('stores every event and each user\'s latest JSON as given, over random drains repeated after a crash (%i scores per call)', async (perCall) => {
+    const at = `${prefix}_${perCall}`;
+    const sink = new LiveScoreSink(redis, at, 3600, perCall);
     const rng = createRng(7);
     const drains: OutputEffect[][] = [];
     const rows: { event_id: string }[][] = [];
@@ -66,14 +69,15 @@ describe('LiveScoreSink on the local stack', () => {
       for (const row of rows[d]!) byEvent.set(row.event_id, JSON.stringify(row));
       if (d % 3 === 0 && d > 0) for (const row of rows[d - 1]!) byEvent.set(row.event_id, JSON.stringify(row));
     }
-    for (const [id, json] of byEvent) expect(await redis.get(`${prefix}:live:event:${id}`)).toBe(json);
+    for (const [id, json] of byEvent) expect(await redis.get(`${at}:live:event:${id}`)).toBe(json);
     for (const user of new Set(all.map((s) => s.user))) {
       const mine = all.filter((s) => s.user === user);
       const best = mine.reduce((a, b) => (b.ts > a.ts || (b.ts === a.ts && b.id > a.id) ? b : a));
-      const stored = JSON.parse((await redis.get(`${prefix}:live:user:${user}`)) ?? 'null') as { ts_ms: number; event_id: string };
+      const stored = JSON.parse((await redis.get(`${at}:live:user:${user}`)) ?? 'null') as { ts_ms: number; event_id: string };
       expect([stored.ts_ms, stored.event_id]).toEqual([best.ts, best.id]);
       expect(mine.map((s) => s.json)).toContain(JSON.stringify(stored));
     }
-    expect(await redis.ttl(`${prefix}:live:event:${all[0]!.id}`)).toBeGreaterThan(0);
+    expect(await redis.ttl(`${at}:live:event:${all[0]!.id}`)).toBeGreaterThan(0);
+    expect(await redis.ttl(`${at}:live:user:${all[0]!.user}`)).toBeGreaterThan(0);
   });
 });

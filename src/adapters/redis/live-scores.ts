@@ -73,28 +73,52 @@ function isNewer(a: ScoreKey, b: ScoreKey): boolean {
 
 type WithSetLiveScores = Redis & { riskstreamSetLiveScores(numKeys: number, keysAndArgs: string[]): Promise<number> };
 
+/**
+ * Scores per script call. A script blocks Redis while it runs (~1 µs per SET): a replay's drain
+ * of thousands of scores goes as several calls, sent together, so other clients' commands (the
+ * lookup API, commits) wait at most about a millisecond behind one.
+ */
+const DEFAULT_SCORES_PER_CALL = 500;
+
 export class LiveScoreSink implements EffectSink {
   readonly #redis: WithSetLiveScores;
   readonly #prefix: string;
   readonly #ttl: string;
+  readonly #scoresPerCall: number;
 
-  constructor(redis: Redis, prefix: string, ttlSeconds = 7 * 24 * 3600) {
+  constructor(redis: Redis, prefix: string, ttlSeconds = 7 * 24 * 3600, scoresPerCall = DEFAULT_SCORES_PER_CALL) {
     if (!('riskstreamSetLiveScores' in redis)) redis.defineCommand('riskstreamSetLiveScores', { lua: SET_LIVE_SCORES });
     this.#redis = redis as WithSetLiveScores;
     this.#prefix = prefix;
     this.#ttl = String(ttlSeconds);
+    this.#scoresPerCall = Math.max(1, scoresPerCall);
+  }
+
+  async perform(effects: readonly OutputEffect[]): Promise<void> {
+    const calls: Promise<number>[] = [];
+    for (let from = 0; from < effects.length; from += this.#scoresPerCall) {
+      const call = this.#call(effects, from, Math.min(effects.length, from + this.#scoresPerCall));
+      if (call) calls.push(call);
+    }
+    try {
+      await Promise.all(calls);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new RiskstreamError(ErrorCodes.storeUnavailable, `live score write failed: ${message}`, { retriable: true, cause: err });
+    }
   }
 
   /**
-   * Every event's score, and per user only the drain's latest (by ts_ms, then event_id, the
-   * script's own order): the others cannot win, so they are not sent (a replay drains several
-   * scores per user at once).
+   * One script call for effects[from, to): every event's score, and per user only the latest
+   * of them (by ts_ms, then event_id, the script's own order): the others cannot win, so they
+   * are not sent (a replay drains several scores per user at once).
    */
-  async perform(effects: readonly OutputEffect[]): Promise<void> {
+  #call(effects: readonly OutputEffect[], from: number, to: number): Promise<number> | undefined {
     const eventKeys: string[] = [];
     const jsons: string[] = [];
     const latest = new Map<string, { row: ScoreKey; at: number }>();
-    for (const effect of effects) {
+    for (let i = from; i < to; i++) {
+      const effect = effects[i] as OutputEffect;
       if (effect.type !== 'upsert') continue;
       const row = effect.row as ScoreKey;
       // The user actor hands over the record's JSON (it emits the same string): no second copy.
@@ -103,7 +127,7 @@ export class LiveScoreSink implements EffectSink {
       const current = latest.get(row.user_id);
       if (!current || isNewer(row, current.row)) latest.set(row.user_id, { row, at: jsons.length });
     }
-    if (jsons.length === 0) return;
+    if (jsons.length === 0) return undefined;
     // KEYS then ARGV in one flat array (ioredis flattens it): no spread of a long drain's values
     const args = eventKeys;
     const users: string[] = [];
@@ -115,12 +139,7 @@ export class LiveScoreSink implements EffectSink {
     args.push(this.#ttl, String(jsons.length));
     for (const json of jsons) args.push(json);
     for (const value of users) args.push(value);
-    try {
-      await this.#redis.riskstreamSetLiveScores(numKeys, args);
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      throw new RiskstreamError(ErrorCodes.storeUnavailable, `live score write failed: ${message}`, { retriable: true, cause: err });
-    }
+    return this.#redis.riskstreamSetLiveScores(numKeys, args);
   }
 
   async close(): Promise<void> {}
