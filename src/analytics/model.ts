@@ -107,6 +107,19 @@ export function reasonCode(feature: string, z: number): string {
   return `${REASON_STEMS[feature] ?? feature}_${z > 0 ? 'high' : 'low'}`;
 }
 
+/** Both codes of each feature seen, [up, down]: the code strings are built once, not per payment. */
+const codesByFeature = new Map<string, readonly [string, string]>();
+
+/** {@link reasonCode}, with the strings kept per feature (a model has a handful of features). */
+function cachedReasonCode(feature: string, z: number): string {
+  let codes = codesByFeature.get(feature);
+  if (codes === undefined) {
+    codes = [reasonCode(feature, 1), reasonCode(feature, -1)];
+    codesByFeature.set(feature, codes);
+  }
+  return z > 0 ? codes[0] : codes[1];
+}
+
 /** A feature transform (log1p keeps the sign, so it is defined for any finite input). */
 export function applyTransform(t: Transform, x: number): number {
   return t === 'log1p' ? Math.sign(x) * Math.log1p(Math.abs(x)) : x;
@@ -148,6 +161,25 @@ export function modelInputs(model: RiskModel, features: Readonly<Record<string, 
 }
 
 /**
+ * Scratch for score's running top list (feature index, contribution, standardised and raw value
+ * per place), grown to the largest list asked for. Why: a candidate object per positive
+ * contribution (its three doubles boxed) and splice's returned array were ~1.2 KB of garbage per
+ * payment. Safe as scratch: score reads it back before it returns and calls nothing meanwhile.
+ */
+let topJ = new Int32Array(16);
+let topC = new Float64Array(16);
+let topZ = new Float64Array(16);
+let topRaw = new Float64Array(16);
+
+function topCapacity(n: number): void {
+  if (topJ.length >= n) return;
+  topJ = new Int32Array(n);
+  topC = new Float64Array(n);
+  topZ = new Float64Array(n);
+  topRaw = new Float64Array(n);
+}
+
+/**
  * Scores one event's features (read by name, so a model trained on a prefix of FEATURE_NAMES keeps
  * working after features are appended).
  *
@@ -162,9 +194,11 @@ export function score(
   maxReasons = 3,
 ): RiskScore {
   const names = model.featureNames;
+  const limit = Math.max(0, Math.min(maxReasons, names.length));
+  topCapacity(limit);
   let logit = model.intercept;
   // Best positive contributions so far, by contribution descending, ties by feature index.
-  const top: { j: number; c: number; zv: number; raw: number }[] = [];
+  let n = 0;
   for (let j = 0; j < names.length; j++) {
     const name = names[j] as string;
     const raw = features[name];
@@ -173,17 +207,26 @@ export function score(
     const zv = Math.max(-Z_CLIP, Math.min(Z_CLIP, v));
     const c = (model.weights[j] as number) * zv;
     logit += c;
-    if (!(c > 0) || maxReasons <= 0) continue;
-    if (top.length === maxReasons && c <= (top[top.length - 1] as { c: number }).c) continue;
-    let at = top.length;
-    while (at > 0 && c > (top[at - 1] as { c: number }).c) at--;
-    top.splice(at, 0, { j, c, zv, raw });
-    if (top.length > maxReasons) top.pop();
+    if (!(c > 0) || limit === 0) continue;
+    if (n === limit && c <= (topC[n - 1] as number)) continue;
+    // a full list drops its last (smallest) place; a later equal contribution goes after
+    let at = n < limit ? n++ : n - 1;
+    for (; at > 0 && c > (topC[at - 1] as number); at--) {
+      topJ[at] = topJ[at - 1] as number;
+      topC[at] = topC[at - 1] as number;
+      topZ[at] = topZ[at - 1] as number;
+      topRaw[at] = topRaw[at - 1] as number;
+    }
+    topJ[at] = j;
+    topC[at] = c;
+    topZ[at] = zv;
+    topRaw[at] = raw;
   }
   const s = sigmoid(logit);
-  const reasons = top.map(({ j, c, zv, raw }) => {
-    const feature = names[j] as string;
-    return { code: reasonCode(feature, zv), feature, value: raw, contribution: c };
-  });
+  const reasons: Reason[] = [];
+  for (let k = 0; k < n; k++) {
+    const feature = names[topJ[k] as number] as string;
+    reasons.push({ code: cachedReasonCode(feature, topZ[k] as number), feature, value: topRaw[k] as number, contribution: topC[k] as number });
+  }
   return { score: s, decision: decide(s, model.thresholds), reasons, modelVersion: model.version };
 }

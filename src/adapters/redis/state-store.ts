@@ -84,6 +84,11 @@ export class RedisStateStore implements StateStore {
   readonly #prefix: string;
   readonly #scripts: StoreScripts;
   readonly #onError: (err: Error) => void;
+  /**
+   * Keys per ref object: a partition task passes the same (readonly) ref to every call, and
+   * building five escaped key strings for each load, commit and ack was per-batch garbage.
+   */
+  readonly #keysByRef = new WeakMap<PartitionRef, PartitionKeys>();
   /** Commits refused because the caller was fenced (a zombie); tests and metrics read it. */
   fencedCommits = 0;
 
@@ -98,7 +103,12 @@ export class RedisStateStore implements StateStore {
   }
 
   #keys(ref: PartitionRef): PartitionKeys {
-    return partitionKeys(this.#prefix, ref);
+    let keys = this.#keysByRef.get(ref);
+    if (keys === undefined) {
+      keys = partitionKeys(this.#prefix, ref);
+      this.#keysByRef.set(ref, keys);
+    }
+    return keys;
   }
 
   /** Runs one Redis operation; failures become retriable STORE_UNAVAILABLE errors with context. */

@@ -62,6 +62,31 @@ describe('user state codec', () => {
     expect(userStateCodec.decode(encodeUserState(emptyUserState()), 2)).toEqual(emptyUserState());
   });
 
+  it('writes the version 2 text of a plain rendering, whatever was encoded before (reused scratch arrays)', () => {
+    // the spec of version 2 restated with fresh arrays and Maps (the encoder reuses its arrays)
+    const plain = (st: UserState): string => {
+      const base = st.maxTs ?? 0;
+      const ids = new Map<number, number>();
+      const ks = new Map<string, number>();
+      const idOf = (hash: number) => ids.get(hash) ?? (ids.set(hash, ids.size), ids.size - 1);
+      const r: number[] = [];
+      for (const [ts, units, m, d, country, failed] of st.recent) {
+        const merchant = idOf(m);
+        const device = d === -1 ? 0 : idOf(d) + 1;
+        const code = country === '' ? 0 : (ks.get(country) ?? (ks.set(country, ks.size), ks.size - 1)) + 1;
+        r.push(base - ts, units, merchant, device, code, failed);
+      }
+      const seen = (x: Record<string, [number, number]>) => Object.entries(x).flatMap(([key, [a, b]]) => [key, base - a, base - b]);
+      const h = [...ids.keys()].map((hash) => hash | 0);
+      return JSON.stringify({ t: st.maxTs, h, k: [...ks.keys()], r, d: seen(st.devices), c: seen(st.countries), a: st.amounts, x: st.dropped });
+    };
+    // long and short states, empty ones, small amounts only, then large ones: a shorter encode
+    // after a longer one, and small-integer states after double-valued ones
+    const all = [...states(11, 60), emptyUserState(), ...states(12, 30, 5), emptyUserState(), ...states(13, 60)];
+    for (const state of all.filter((_, i) => i % 3 === 0)) for (const e of state.recent) e[1] = e[1] % 1000;
+    for (const state of all) expect(encodeUserState(state)).toBe(plain(state));
+  });
+
   it('still decodes version 1 states (plain JSON), and refuses unknown versions', () => {
     const v1 =
       '{"v":1,"maxTs":1767225660000,"recent":[[1767225600000,1050,3141592653,-1,"FR",0],[1767225660000,20,17,2718281828,"",1]],' +
