@@ -20,11 +20,10 @@
  * 3. lookup   GET /v1/users/:id/risk for users scored in 2, open loop at --lookup-rps
  *             (load-tests/pipeline-lookup.ts). Target p99 ≤ 10 ms. Needs measurement 2.
  *
- * Workers run with the worker's default --concurrency 4. kafkajs fetches again only when every
- * batch of the previous fetch is done, so outbox drains add up in waves of 4 (12 gave ingest →
- * score p50 0.8 s instead of 1.5 s at 1,000 events/s on the loaded 2-core box), but 12 heavy
- * replay batches at once outlasted the 10 s session timeout there (no heartbeat until a batch
- * ends): members were evicted and partitions rebalanced. Hence 4.
+ * Workers run with the worker's default --concurrency 4 (kafkajs's partitionsConsumedConcurrently).
+ * Since the workers hand fetched batches to per-partition mailboxes (runtime/mailbox.ts) instead
+ * of committing inside kafkajs's batch handler, it only bounds how many offers run at once: a
+ * fetch no longer waits for the partitions' commits, and a long batch no longer delays heartbeats.
  *
  * Bounded in count and time, loopback only. Writes the JSON (`replayEventsPerSecond`,
  * `scoreLatencyP99Ms`, `lookupP99Ms` and the details) and `<file minus .json>.md`, prints a
