@@ -3,13 +3,15 @@
  * batch minus Kafka and Cassandra, i.e. decode, load missing states (HMGET), the batch step,
  * state encoding, the atomic commit (Lua), the live score sink (pipeline) and the outbox ack.
  *
- *   npx tsx load-tests/user-stage.ts [events 30000] [batch 5] [rounds 3]
+ *   npx tsx load-tests/user-stage.ts [events 30000] [batch 5] [rounds 3] [phases]
  *
  * Reports this process's CPU µs per event, per round (the best round is the least disturbed by
  * other load). Batches of 5 are like the live path, a few hundred like a replay. Why it exists:
  * bench:pipeline's CPU per event moves with batch sizes, which move with the machine's load; this
  * one has fixed batches, so A/B runs of the user stage's own code compare. Keys live under a
- * unique prefix on the local Redis and are removed at the end.
+ * unique prefix on the local Redis and are removed at the end. With `phases`, each round also
+ * splits its CPU per event into decode, load, step, encode (states), commit, live and ack (the
+ * extra cpuUsage calls add ~1 µs per event, so compare totals only between runs alike).
  */
 import { connectRedis, unlinkByPrefix } from '../src/adapters/redis/admin.ts';
 import { LiveScoreSink } from '../src/adapters/redis/live-scores.ts';
@@ -29,6 +31,7 @@ import { partitionOf } from './pipeline-replay.ts';
 const EVENTS = Number(process.argv[2] ?? 30_000);
 const BATCH = Number(process.argv[3] ?? 5);
 const ROUNDS = Number(process.argv[4] ?? 3);
+const PHASES = process.argv[5] === 'phases';
 const PARTITIONS = 4;
 const LATENESS_MS = 1_200_000;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -76,18 +79,35 @@ async function loadMissing(at: Position, items: readonly DecodedItem<unknown>[])
   return loaded;
 }
 
+/** CPU µs per phase of the current round, when PHASES: each mark() charges the time since the last one. */
+const phaseMicros = new Map<string, number>();
+let phaseStart = process.cpuUsage();
+function mark(phase: string): void {
+  if (!PHASES) return;
+  const used = process.cpuUsage(phaseStart);
+  phaseMicros.set(phase, (phaseMicros.get(phase) ?? 0) + used.user + used.system);
+  phaseStart = process.cpuUsage();
+}
+
 /** One batch: decode, load, step, commit, live scores, ack. */
 async function batch(at: Position, records: readonly InputRecord[], from: number): Promise<void> {
+  mark('other');
   const items: DecodedItem<unknown>[] = records.map((record) => {
     const message = pipeline.input.decode(record.value as Buffer);
     return { record, message, id: pipeline.input.idOf(message), eventTimeMs: pipeline.input.eventTimeOf(message) };
   });
+  mark('decode');
+  const loaded = await loadMissing(at, items);
+  mark('load');
   const step = runBatchStep({
-    pipeline, topic: pipeline.input.topic, items, dedup: new Map(), loaded: await loadMissing(at, items), cache: at.cache, timers: at.timers,
+    pipeline, topic: pipeline.input.topic, items, dedup: new Map(), loaded, cache: at.cache, timers: at.timers,
     partition: at.ref.partition, maxEventTimeMs: at.maxEventTimeMs, watermarkMs: at.watermarkMs, allowedLatenessMs: LATENESS_MS, handlerRetries: 0, nowMs: 1,
   });
+  mark('step');
+  const states = toStateWrites(pipeline, step.states);
+  mark('encode');
   const result = await store.commit({
-    ref: at.ref, epoch: at.epoch, fromOffset: String(from), nextOffset: String(from + records.length), states: toStateWrites(pipeline, step.states),
+    ref: at.ref, epoch: at.epoch, fromOffset: String(from), nextOffset: String(from + records.length), states,
     dedup: step.dedup, dedupPruneBelowMs: 0, timersAdd: step.timersAdd, timersRemove: step.timersRemove, effects: step.effects,
     maxEventTimeMs: step.maxEventTimeMs, watermarkMs: step.watermarkMs,
   });
@@ -95,8 +115,11 @@ async function batch(at: Position, records: readonly InputRecord[], from: number
   at.cache.setAll(at.ref.partition, step.states);
   at.maxEventTimeMs = step.maxEventTimeMs;
   at.watermarkMs = step.watermarkMs;
+  mark('commit');
   await live.perform(step.effects.filter((e: OutputEffect) => e.type === 'upsert' && e.sink === LIVE_SCORES_SINK));
+  mark('live');
   if (result.outboxSeq !== null) await store.ackOutbox(at.ref, at.epoch, result.outboxSeq);
+  mark('ack');
 }
 
 /** CPU µs per event of one pass over every partition (a fresh consumer group: empty states). */
@@ -123,7 +146,13 @@ async function run(parts: readonly InputRecord[][], round: number): Promise<numb
 try {
   const parts = byUserRecords();
   for (let round = 0; round < ROUNDS; round += 1) {
+    phaseMicros.clear();
     console.log(`round ${round + 1}: ${(await run(parts, round)).toFixed(1)} µs/event (batches of ${BATCH}, ${EVENTS} events)`);
+    if (PHASES) {
+      const events = parts.reduce((n, p) => n + p.length, 0);
+      const split = ['decode', 'load', 'step', 'encode', 'commit', 'live', 'ack'].map((k) => `${k} ${((phaseMicros.get(k) ?? 0) / events).toFixed(1)}`);
+      console.log(`  per event: ${split.join(', ')}`);
+    }
   }
 } finally {
   await unlinkByPrefix(redis, prefix);

@@ -194,7 +194,8 @@ export function score(
   maxReasons = 3,
 ): RiskScore {
   const names = model.featureNames;
-  const limit = Math.max(0, Math.min(maxReasons, names.length));
+  // at most maxReasons places (a fraction rounds down); NaN or beyond the features: all of them
+  const limit = maxReasons < names.length ? Math.max(0, Math.floor(maxReasons)) : names.length;
   topCapacity(limit);
   let logit = model.intercept;
   // Best positive contributions so far, by contribution descending, ties by feature index.

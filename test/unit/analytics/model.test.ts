@@ -213,7 +213,7 @@ describe('score (one pass) against the composition it replaces', () => {
         const features = Object.fromEntries(
           model.featureNames.map((n, j) => [n, j < 4 && i % 2 === 0 ? same : (rand.next() - 0.3) * 10 ** Math.floor(rand.next() * 5)]),
         );
-        for (const maxReasons of [0, 1, 3, 20]) expect(score(model, features, maxReasons)).toEqual(reference(model, features, maxReasons));
+        for (const maxReasons of [0, 1, 2.5, 3, 20]) expect(score(model, features, maxReasons)).toEqual(reference(model, features, maxReasons));
       }
     }
   });
