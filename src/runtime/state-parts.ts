@@ -24,6 +24,10 @@ import type { StateWrite } from './store.ts';
  * without a baseline is loaded from the store rather than taken from the cache (partition-task),
  * so it gets one; without one anyway (a caller that keeps none) it is written whole, leaving any
  * parts stored before unlisted (never read again).
+ *
+ * Costs: a load of a parted state takes a second store call for its parts; the task keeps the
+ * texts of every parted state it touched (mostly the same strings the codec caches for states
+ * in the actor cache). Code from before parts cannot read a head: roll forward, not back.
  */
 
 /** Per state id: the parts as stored (name → text), in the head's order. */
