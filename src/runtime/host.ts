@@ -6,7 +6,7 @@ import type { Logger } from './logger.ts';
 import { PartitionTask, type TaskSettings } from './partition-task.ts';
 import type { RuntimeMetrics } from './runtime-metrics.ts';
 import type { EffectSink } from './sink.ts';
-import { type BatchOutcome, type Heartbeat, type InputRecord, offsetNumber } from './source.ts';
+import { type BatchOutcome, type InputRecord, offsetNumber } from './source.ts';
 import type { PartitionRef, StateStore } from './store.ts';
 
 export interface HostSettings extends TaskSettings {
@@ -102,8 +102,7 @@ export class ActorHost<M> {
     await Promise.all([...next].map((p) => this.#withLock(p, () => this.#ensureTask(p))));
   }
 
-  /** `heartbeat`: the driver's group heartbeat, called during long batches (see PartitionTask). */
-  handleBatch(partition: number, records: readonly InputRecord[], heartbeat?: Heartbeat): Promise<BatchOutcome> {
+  handleBatch(partition: number, records: readonly InputRecord[]): Promise<BatchOutcome> {
     return this.#withLock(partition, async () => {
       if (this.#lost.has(partition)) return { kind: 'lost' } as const;
       const task = await this.#ensureTask(partition);
@@ -113,7 +112,7 @@ export class ActorHost<M> {
       try {
         let outcome: BatchOutcome = ahead
           ? { kind: 'processed', lastOffset: null, held: true }
-          : await task.processBatch(records, heartbeat, limit);
+          : await task.processBatch(records, limit);
         if (outcome.kind === 'processed' && outcome.held) {
           this.#deps.metrics.alignmentWaits.inc({ pipeline: this.#deps.pipeline.name });
           outcome = { kind: 'processed', lastOffset: outcome.lastOffset, waitMs: this.#deps.settings.alignment?.pauseMs ?? 0 };

@@ -1,6 +1,6 @@
 import type { ActorHost } from './host.ts';
 import type { Logger } from './logger.ts';
-import type { FlowControl, InputRecord } from './source.ts';
+import type { FlowControl, Heartbeat, InputRecord } from './source.ts';
 import { backoffMs, classifyInfrastructureFailure } from './supervisor.ts';
 
 /** What the mailboxes need from the driver besides pause/resume. */
@@ -29,8 +29,7 @@ interface Box {
   running: Promise<void> | undefined;
   /** Offers waiting for room. */
   waiters: (() => void)[];
-  /** Paused by us: fenced, until the next assignment. */
-  paused: boolean;
+  /** Fenced: dropped and paused (by us) until the next assignment. */
   lost: boolean;
   attempt: number;
 }
@@ -50,9 +49,10 @@ interface Box {
  * so the driver's fetch loop stops (backpressure, never unbounded buffering) while the batch
  * being committed and the next one overlap. Pausing the partition instead wasted fetches:
  * kafkajs drops, decoded, whatever a fetch in flight brings for a partition paused meanwhile
- * (bench:runtime fell from ~64,000 to ~29,000 events/s). Failures keep the records and retry them after a backoff (the host discards the
- * task and re-claims, so nothing below the durable position is applied twice); a seek or a loss
- * of ownership drops them (the driver fetches from the durable position, or the new owner does).
+ * (bench:runtime fell from ~64,000 to ~29,000 events/s). Failures keep the records and retry
+ * them after a backoff (the host discards the task and re-claims, so nothing below the durable
+ * position is applied twice); a seek or a loss of ownership drops them (the driver fetches from
+ * the durable position, or the new owner does).
  */
 export class Mailboxes<M> {
   readonly #deps: MailboxDeps<M>;
@@ -84,7 +84,7 @@ export class Mailboxes<M> {
    * when its loop took the queue (or dropped it), calling `heartbeat` (the driver's liveness
    * signal) every second meanwhile: the wait can last a long batch.
    */
-  async offer(partition: number, records: readonly InputRecord[], heartbeat?: () => Promise<void>): Promise<void> {
+  async offer(partition: number, records: readonly InputRecord[], heartbeat?: Heartbeat): Promise<void> {
     if (this.#stopped || records.length === 0) return;
     const box = this.#box(partition);
     if (box.lost) return;
@@ -105,19 +105,16 @@ export class Mailboxes<M> {
 
   /**
    * A new assignment: queued records of partitions no longer assigned are dropped (their new
-   * owner reads them from the durable position), partitions paused by us are resumed, then the
-   * host claims.
+   * owner reads them from the durable position), fenced partitions are resumed, then the host
+   * claims.
    */
   async onAssignment(partitions: readonly number[]): Promise<void> {
     const next = new Set(partitions);
     for (const [partition, box] of this.#boxes) {
       if (!next.has(partition)) this.#drop(box);
+      if (box.lost) this.#deps.control.resume(partition);
       box.lost = false;
       box.attempt = 0;
-      if (box.paused) {
-        box.paused = false;
-        this.#deps.control.resume(partition);
-      }
     }
     await this.#deps.host.onAssignment(partitions);
   }
@@ -132,7 +129,7 @@ export class Mailboxes<M> {
   #box(partition: number): Box {
     let box = this.#boxes.get(partition);
     if (!box) {
-      box = { chunks: [], count: 0, waiters: [], running: undefined, paused: false, lost: false, attempt: 0 };
+      box = { chunks: [], count: 0, waiters: [], running: undefined, lost: false, attempt: 0 };
       this.#boxes.set(partition, box);
     }
     return box;
@@ -170,7 +167,7 @@ export class Mailboxes<M> {
       } else {
         // Fenced: another worker owns the partition now; fetch nothing until the next assignment.
         box.lost = true;
-        this.#pause(partition, box);
+        control.pause(partition);
       }
       return 0;
     } catch (err) {
@@ -191,12 +188,6 @@ export class Mailboxes<M> {
     if (records.length === 0 || this.#stopped || box.lost) return;
     box.chunks.unshift(records);
     box.count += records.length;
-  }
-
-  #pause(partition: number, box: Box): void {
-    if (box.paused) return;
-    box.paused = true;
-    this.#deps.control.pause(partition);
   }
 
   #drop(box: Box): void {

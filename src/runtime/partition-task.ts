@@ -7,7 +7,7 @@ import type { Logger } from './logger.ts';
 import type { RuntimeMetrics } from './runtime-metrics.ts';
 import type { EffectSink } from './sink.ts';
 import { OutboxDrain } from './outbox-drain.ts';
-import { type BatchOutcome, type Heartbeat, type InputRecord, nextOffsetOf, offsetNumber } from './source.ts';
+import { type BatchOutcome, type InputRecord, nextOffsetOf, offsetNumber } from './source.ts';
 import { type OutboxEntry, type PartitionRef, parseTimerId, type StateStore, stateId } from './store.ts';
 import { type Baselines, decodeLoaded, isParted } from './state-parts.ts';
 import { TimerIndex } from './timer-index.ts';
@@ -128,13 +128,12 @@ export class PartitionTask<M> {
   }
 
   /**
-   * Processes one fetched batch (records in offset order). `heartbeat` (the driver's group
-   * heartbeat) is called between the slices of a long batch, so it does not cost a rebalance.
+   * Processes one batch (records in offset order), committed in slices of `maxBatchRecords`.
    * With a `limit` (event-time alignment) it stops before the first record held back by it,
    * after at least one record so the slowest partition always moves, and reports `held` (the
-   * rest is fetched again later).
+   * rest waits in the partition's mailbox).
    */
-  async processBatch(records: readonly InputRecord[], heartbeat?: Heartbeat, limit?: AlignmentLimit): Promise<BatchOutcome> {
+  async processBatch(records: readonly InputRecord[], limit?: AlignmentLimit): Promise<BatchOutcome> {
     // What a previous owner left in the outbox goes out before this owner's effects (the drain
     // keeps commit order); with maxUndrainedCommits 0, before any new input is processed.
     if (!(await this.#settle())) return { kind: 'lost' };
@@ -159,7 +158,6 @@ export class PartitionTask<M> {
       if (taken < 0) return { kind: 'lost' };
       if (taken > 0) lastOffset = slice[taken - 1]!.offset;
       if (taken < slice.length) return { kind: 'processed', lastOffset, held: true };
-      if (heartbeat && i + max < fresh.length) await heartbeat();
     }
     return { kind: 'processed', lastOffset };
   }

@@ -25,8 +25,8 @@ export type BatchOutcome =
 
 /**
  * The driver's liveness signal to its group coordinator (kafkajs `heartbeat()` of an eachBatch
- * payload). The host calls it during long batches; it must be cheap to call often (kafkajs
- * throttles it by its heartbeat interval) and must not throw.
+ * payload). The mailboxes call it while an offer waits for room; it must be cheap to call often
+ * (kafkajs throttles it by its heartbeat interval).
  */
 export type Heartbeat = () => Promise<void>;
 

@@ -5,7 +5,7 @@ import { kafkaClient } from './client.ts';
 
 /**
  * Progress read from Kafka itself, independent of the processes being watched: how many records
- * a topic holds, and how far a consumer group's committed offsets trail them.
+ * a topic holds and where each partition ends.
  */
 export class KafkaProgress {
   readonly #admin: Admin;
@@ -29,19 +29,6 @@ export class KafkaProgress {
   async highWatermarks(topic: string): Promise<Map<number, number>> {
     const offsets = await this.#admin.fetchTopicOffsets(topic);
     return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
-  }
-
-  /** Sum over partitions of high watermark minus the group's committed offset. */
-  async lag(groupId: string, topic: string): Promise<number> {
-    const [high, committed] = await Promise.all([
-      this.#admin.fetchTopicOffsets(topic),
-      this.#admin.fetchOffsets({ groupId, topics: [topic] }),
-    ]);
-    const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-    return high.reduce((sum, o) => {
-      const at = done.get(o.partition) ?? -1;
-      return sum + Number(o.high) - (at < 0 ? Number(o.low) : at);
-    }, 0);
   }
 
   disconnect(): Promise<void> {
