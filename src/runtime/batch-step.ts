@@ -1,4 +1,4 @@
-import type { ActorType, Effect, EmitEffect, OutputEffect, Pipeline, Transition } from './actor.ts';
+import type { ActorType, Effect, OutputEffect, Pipeline, Transition } from './actor.ts';
 import type { ActorCache } from './actor-cache.ts';
 import { deadLetterEffect, DlqTopics } from './dead-letter.ts';
 import { ErrorCodes } from './errors.ts';
@@ -61,8 +61,8 @@ export interface StepOutput {
   readonly timersAdd: StoredTimer[];
   readonly timersRemove: string[];
   readonly effects: OutputEffect[];
-  /** `beforeCommit` emits: performed before the commit, not part of the outbox. */
-  readonly beforeCommit: EmitEffect[];
+  /** `beforeCommit` emits and upserts: performed before the commit, not part of the outbox. */
+  readonly beforeCommit: OutputEffect[];
   readonly maxEventTimeMs: number;
   readonly watermarkMs: number;
   readonly counts: { processed: number; duplicate: number; late: number; invalid: number; failed: number; timers: number };
@@ -196,7 +196,7 @@ function apply<M>(input: StepInput<M>, out: StepOutput, actor: ActorType<unknown
       const tid = timerId(actor.name, key, effect.tag);
       input.timers.set(tid, effect.atMs);
       out.timersAdd.push({ id: tid, atMs: effect.atMs });
-    } else if (effect.type === 'emit' && effect.beforeCommit) {
+    } else if (effect.beforeCommit === true) {
       out.beforeCommit.push(effect);
     } else {
       out.effects.push(effect);

@@ -1,4 +1,4 @@
-import type { Pipeline } from './actor.ts';
+import type { OutputEffect, Pipeline } from './actor.ts';
 import type { ActorCache } from './actor-cache.ts';
 import { type AlignmentLimit, heldBack } from './alignment.ts';
 import { type DecodedItem, runBatchStep, fireDueTimers, type StepOutput, toStateWrites } from './batch-step.ts';
@@ -293,10 +293,10 @@ export class PartitionTask<M> {
   async #commit(out: StepOutput, fromOffset: string, nextOffset: string, records: number): Promise<boolean> {
     const { pipeline, store, metrics, cache, sink } = this.#deps;
     if (out.beforeCommit.length > 0) {
-      // At least once, before the commit (EmitEffect.beforeCommit): a failure here or a refused
-      // commit below re-runs the batch from the durable state, which emits them again.
+      // At least once, before the commit (actor.ts, BeforeCommit): a failure here or a refused
+      // commit below re-runs the batch from the durable state, which performs them again.
       await sink.perform(out.beforeCommit);
-      metrics.effectsOut.inc({ kind: 'emit' }, out.beforeCommit.length);
+      countEffects(metrics, out.beforeCommit);
     }
     const committed: Baselines = new Map();
     const states = toStateWrites(pipeline, out.states, this.#baselines, committed);
@@ -367,16 +367,7 @@ export class PartitionTask<M> {
 
   #recordDrain(entries: readonly OutboxEntry[], seconds: number): void {
     const { metrics, pipeline } = this.#deps;
-    let emits = 0;
-    let upserts = 0;
-    for (const entry of entries) {
-      for (const e of entry.effects) {
-        if (e.type === 'emit') emits += 1;
-        else upserts += 1;
-      }
-    }
-    if (emits > 0) metrics.effectsOut.inc({ kind: 'emit' }, emits);
-    if (upserts > 0) metrics.effectsOut.inc({ kind: 'upsert' }, upserts);
+    for (const entry of entries) countEffects(metrics, entry.effects);
     metrics.drainSeconds.observe({ pipeline: pipeline.name }, seconds);
   }
 
@@ -397,6 +388,13 @@ export class PartitionTask<M> {
       if (e.type === 'emit' && e.topic.startsWith('dlq.')) metrics.deadLetters.inc({ topic: e.topic, code: JSON.parse(e.value).code });
     }
   }
+}
+
+function countEffects(metrics: RuntimeMetrics, effects: readonly OutputEffect[]): void {
+  let emits = 0;
+  for (const e of effects) if (e.type === 'emit') emits += 1;
+  if (emits > 0) metrics.effectsOut.inc({ kind: 'emit' }, emits);
+  if (effects.length > emits) metrics.effectsOut.inc({ kind: 'upsert' }, effects.length - emits);
 }
 
 function emptyOutput(maxEventTimeMs: number, watermarkMs: number): StepOutput {

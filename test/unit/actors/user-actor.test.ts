@@ -36,6 +36,8 @@ describe('user actor effects', () => {
       const upserts = effects.filter((x): x is Extract<Effect, { type: 'upsert' }> => x.type === 'upsert');
       const emits = effects.filter((x): x is Extract<Effect, { type: 'emit' }> => x.type === 'emit');
       expect(upserts.map((u) => u.sink)).toEqual(['risk_scores_by_user', 'risk_scores_by_event', LIVE_SCORES_SINK]);
+      // Every score effect goes out before the commit, none through the outbox.
+      for (const x of effects) expect(x).toMatchObject({ beforeCommit: true });
       const row = upserts[0]!.row;
       expect(row.event_id).toBe(e.event_id);
       for (const u of upserts) {
