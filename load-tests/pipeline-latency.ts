@@ -6,7 +6,7 @@
  * with a unique event_id and its event time stamped with its scheduled send time, are POSTed to
  * /v1/events/batch in small batches at fixed times. A sample of the events (every
  * `sampleEvery`-th) is followed to visibility: the benchmark tails risk.scores (the user worker
- * emits it in the same outbox drain as the live score in Redis) and, when a sampled event's
+ * emits it in the same sink call, before its commit, as the live score in Redis) and, when a sampled event's
  * score appears there, GETs /v1/scores/:eventId until it answers 200. Latency = that 200's
  * arrival − the event's scheduled send time: an upper bound of "visible", which includes the
  * tail's delivery and one lookup round trip; polling every sampled event blindly would cost the

@@ -1,8 +1,8 @@
 /**
  * Follows sampled events of the latency measurement to "score visible through the lookup API".
  *
- * It tails risk.scores (the user worker emits a score there in the same outbox drain that writes
- * the live score to Redis) with the project's readTopic; when a sampled event's score shows up,
+ * It tails risk.scores (the user worker emits a score there in the same sink call, before its
+ * commit, that writes the live score to Redis) with the project's readTopic; when a sampled event's score shows up,
  * it GETs /v1/scores/:eventId until that answers 200. One lookup per sample (plus a retry when
  * the Redis write trails the Kafka record) instead of blind polling, so following costs the API
  * little. Every score value passing by is also kept as its user's latest (the lookup
