@@ -25,32 +25,31 @@ export interface StateCodec<S> {
   decodeParts?(head: string, parts: ReadonlyMap<string, string>, version: number): S;
 }
 
-/** Emit a record to a Kafka topic. `topic` is the logical name; the host applies the prefix. */
-export interface EmitEffect {
-  readonly type: 'emit';
-  readonly topic: string;
-  readonly key: string;
-  readonly value: string;
-  /** See {@link BeforeCommit}. Only for records whose consumers drop repeats by id. */
-  readonly beforeCommit?: boolean;
-}
-
 /**
  * `beforeCommit: true` on an emit or an upsert: performed right after the step that produced
  * it and before the batch's commit, instead of from the outbox after the commit. At least once:
  * a failed or refused commit re-runs the batch from the durable state and performs it again;
- * never stored in the outbox. Allowed only for effects whose sink is idempotent and whose value
+ * never stored in the outbox. Allowed only for effects whose sink is idempotent (for an emit:
+ * whose consumers drop repeats by id) and whose value
  * is a function of the durable state and the input (a zombie's then equal the owner's). What it
  * buys: the effect is out one commit earlier (a live score is visible before the user's state
  * is committed), and the outbox does not carry it through Redis and back.
  */
 export type BeforeCommit = { readonly beforeCommit?: boolean };
 
+/** Emit a record to a Kafka topic. `topic` is the logical name; the host applies the prefix. */
+export interface EmitEffect extends BeforeCommit {
+  readonly type: 'emit';
+  readonly topic: string;
+  readonly key: string;
+  readonly value: string;
+}
+
 /**
  * Upsert a row into a named sink (Cassandra table). Sinks must be idempotent: re-running the
  * same upsert after a crash overwrites the same key with the same value.
  */
-export interface UpsertEffect {
+export interface UpsertEffect extends BeforeCommit {
   readonly type: 'upsert';
   readonly sink: string;
   readonly row: Readonly<Record<string, unknown>>;
@@ -60,8 +59,6 @@ export interface UpsertEffect {
    * again; an emit whose `value` is this same string is stored once in the outbox.
    */
   readonly json?: string;
-  /** See {@link BeforeCommit}. */
-  readonly beforeCommit?: boolean;
 }
 
 /** Schedule an event-time timer for this actor: `onTimer` runs once the watermark reaches `atMs`. */

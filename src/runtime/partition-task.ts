@@ -414,7 +414,6 @@ function fromOffset(records: readonly InputRecord[], start: number): readonly In
   return i === 0 ? records : records.slice(i);
 }
 
-
 function decode<M>(pipeline: Pipeline<M>, record: InputRecord): DecodedItem<M> {
   try {
     if (record.value === null) throw new Error('record has no value');
@@ -427,7 +426,6 @@ function decode<M>(pipeline: Pipeline<M>, record: InputRecord): DecodedItem<M> {
     return { record, error: err instanceof Error ? err : new Error(String(err)) };
   }
 }
-
 
 /**
  * Decodes records up to (not including) the first one `limit` holds back, from `from` on (the

@@ -65,12 +65,17 @@ function headOf(state: { readonly windows: WindowState }): string {
   return JSON.stringify({ ...state, windows: { ...state.windows, panes: PANES_MARK } });
 }
 
-function encodeState(state: { readonly windows: WindowState }): string {
-  const head = headOf(state);
+/** The head with the panes' JSON object (`{...}` text) in the marked place. */
+function withPanes(head: string, panes: string): string {
   const at = head.indexOf(QUOTED_MARK);
+  if (at < 0) throw new RangeError('merchant state head: no panes mark');
+  return `${head.slice(0, at)}${panes}${head.slice(at + QUOTED_MARK.length)}`;
+}
+
+function encodeState(state: { readonly windows: WindowState }): string {
   let panes = '{';
   for (const pane of currentPanes(state.windows.panes)) panes += panes === '{' ? pane.json : `,${pane.json}`;
-  return `${head.slice(0, at)}${panes}}${head.slice(at + QUOTED_MARK.length)}`;
+  return withPanes(headOf(state), `${panes}}`);
 }
 
 /**
@@ -85,11 +90,9 @@ function encodeParts(state: { readonly windows: WindowState }): { head: string; 
 
 /** The version 2 text of a state stored in parts. */
 function assemble(head: string, parts: ReadonlyMap<string, string>): string {
-  const at = head.indexOf(QUOTED_MARK);
-  if (at < 0) throw new RangeError('merchant state head: no panes mark');
   let panes = '{';
   for (const [start, body] of parts) panes += `${panes === '{' ? '' : ','}${JSON.stringify(start)}:${body}`;
-  return `${head.slice(0, at)}${panes}}${head.slice(at + QUOTED_MARK.length)}`;
+  return withPanes(head, `${panes}}`);
 }
 
 /** Every pane start's cached text, re-made for changed ones (for-in order). */

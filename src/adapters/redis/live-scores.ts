@@ -10,8 +10,8 @@ import type { EffectSink } from '../../runtime/sink.ts';
  *   <prefix>:live:event:<event_id>  string  ScoreRecord JSON of that event
  *
  * Both expire after `ttlSeconds`. "Latest" is by event time: a user's record is only replaced by
- * one of a later (ts_ms, event_id), so an outbox re-drain after a crash cannot roll a user back to
- * an older score.
+ * one of a later (ts_ms, event_id), so a repeat after a crash (a re-run batch, a re-drain) cannot
+ * roll a user back to an older score.
  *
  * One script call per drain (SET_LIVE_SCORES) instead of a pipeline of one SET per event and one
  * newer-wins script per user: at live rates a drain is a handful of scores, and every pipelined

@@ -2,9 +2,10 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { MemorySink } from '../../../src/adapters/memory/sink.ts';
 import { MemoryStateStore } from '../../../src/adapters/memory/state-store.ts';
-import { type ActorType, type EmitEffect, erase, type OutputEffect, rekeyer, type UpsertEffect } from '../../../src/runtime/actor.ts';
+import { type ActorType, type EmitEffect, erase, type OutputEffect, type Pipeline, rekeyer, type UpsertEffect } from '../../../src/runtime/actor.ts';
 import { ActorHost } from '../../../src/runtime/host.ts';
 import { silentLogger } from '../../../src/runtime/logger.ts';
+import type { EffectSink } from '../../../src/runtime/sink.ts';
 import { createRuntimeMetrics } from '../../../src/runtime/runtime-metrics.ts';
 import type { CommitBatch, CommitResult } from '../../../src/runtime/store.ts';
 import { type CountState, countingActor, type Msg, testPipeline } from '../../support/counting-actor.ts';
@@ -48,15 +49,19 @@ class LoggingSink extends MemorySink {
   }
 }
 
-function setUp(log: Log) {
-  const store = new LoggingStore(log);
-  const sink = new LoggingSink(log);
-  const pipeline = testPipeline([erase(countingActor), rekeyer<Msg>('rekey', TOPIC, (m) => String(m.v % 7), (m) => JSON.stringify(m))]);
-  const host = new ActorHost<Msg>({
+/** A host over `pipeline` with slices of 100 records. */
+function hostOf(pipeline: Pipeline<Msg>, store: LoggingStore, sink: EffectSink): ActorHost<Msg> {
+  return new ActorHost<Msg>({
     pipeline, group: 'g', topic: 'test.input', store, sink, clock: () => 1_800_000_000_000,
     settings: { allowedLatenessMs: LATENESS, handlerRetries: 1, maxBatchRecords: 100, idlePartitionMs: 1_000, maxActiveActors: 1_000 },
     metrics: createRuntimeMetrics(new Registry()), logger: silentLogger(),
   });
+}
+
+function setUp(log: Log) {
+  const store = new LoggingStore(log);
+  const sink = new LoggingSink(log);
+  const host = hostOf(testPipeline([erase(countingActor), rekeyer<Msg>('rekey', TOPIC, (m) => String(m.v % 7), (m) => JSON.stringify(m))]), store, sink);
   return { store, sink, host };
 }
 
@@ -140,12 +145,7 @@ describe('beforeCommit upserts', () => {
         await super.perform(effects);
       }
     })();
-    const host = new ActorHost<Msg>({
-      pipeline: testPipeline([erase(liveCounter)]), group: 'g', topic: 'test.input', store, sink, clock: () => 1_800_000_000_000,
-      settings: { allowedLatenessMs: LATENESS, handlerRetries: 1, maxBatchRecords: 100, idlePartitionMs: 1_000, maxActiveActors: 1_000 },
-      metrics: createRuntimeMetrics(new Registry()), logger: silentLogger(),
-    });
-    return { store, sink, host };
+    return { store, sink, host: hostOf(testPipeline([erase(liveCounter)]), store, sink) };
   }
 
   const upserts = (effects: readonly OutputEffect[], name: string) =>
