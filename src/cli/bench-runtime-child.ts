@@ -6,7 +6,8 @@
  *   --role raw      a kafkajs consumer group that only counts messages (the baseline)
  *   --role runtime  the actor host with the counter pipeline, RedisStateStore (exactly-once
  *                   commits, fencing, dedup) and the Kafka source/emit sink, wired as in
- *                   src/cli/worker.ts, with every commit timed
+ *                   src/cli/worker.ts, with every commit timed; `--store none` swaps the Redis
+ *                   store for NullStateStore (bench:runtime --ceiling: the engine without storage)
  *
  * Both read `--topic` from the beginning with a fresh `--group` and stop when every partition
  * reached its high watermark (`--ends`, a JSON object partition → offset). Runtime settings come
@@ -25,6 +26,7 @@ import { createLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { createRuntimeMetrics } from '../runtime/runtime-metrics.ts';
 import { RoutingSink } from '../runtime/sink.ts';
+import { NullStateStore } from './bench-null-store.ts';
 import { TimedStore } from './bench-timed-store.ts';
 
 export interface ChildResult {
@@ -65,6 +67,7 @@ const { values: opts } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     'max-bytes': { type: 'string', default: String(1024 * 1024) },
     'timeout-ms': { type: 'string', default: '600000' },
+    store: { type: 'string', default: 'redis' },
   },
 });
 
@@ -117,9 +120,10 @@ async function runRuntime(): Promise<ChildResult> {
   const pipeline = counterPipeline(topic);
   const registry = createRegistry('bench');
   const metrics = createRuntimeMetrics(registry);
-  const redisStore = new RedisStateStore({ redis: config.redis.url, keyPrefix: config.redis.keyPrefix });
+  const innerStore =
+    opts.store === 'none' ? new NullStateStore() : new RedisStateStore({ redis: config.redis.url, keyPrefix: config.redis.keyPrefix });
   let cpu = process.cpuUsage();
-  const store = new TimedStore(redisStore, ends, () => {
+  const store = new TimedStore(innerStore, ends, () => {
     cpu = process.cpuUsage();
   });
   const sink = new RoutingSink(new KafkaEmitSink({ ...kafkaOptions, topicPrefix: config.kafka.topicPrefix }));
@@ -145,7 +149,7 @@ async function runRuntime(): Promise<ChildResult> {
     commits: store.commitMs.length, commitMs: [...store.commitMs].sort((a, b) => a - b), activeActors: active ?? 0,
   });
   await Promise.race([source.stop().then(() => host.stop()), new Promise((r) => setTimeout(r, 10_000))]);
-  await Promise.allSettled([sink.close(), redisStore.close()]);
+  await Promise.allSettled([sink.close(), innerStore.close()]);
   return out;
 }
 

@@ -35,6 +35,17 @@ export interface BenchReport {
   readonly rawCpuMicrosPerEvent: number;
   /** Redis server CPU per event over the runtime run (includes any other client's load). */
   readonly redisCpuMicrosPerEvent: number;
+  /**
+   * `--ceiling` only: the same runtime with a store that keeps nothing (no Redis): the engine's
+   * own rate, its share of raw and its CPU per event. Diagnostic; no target applies to it.
+   */
+  readonly ceiling?: {
+    readonly eventsPerSecond: number;
+    readonly ratio: number;
+    readonly cpuMicrosPerEvent: number;
+    readonly peakRssMiB: number;
+    readonly runs: readonly number[];
+  };
   readonly settings: Readonly<Record<string, number | string>>;
   readonly targets: { readonly minEventsPerSecond: number; readonly minRatio: number; readonly maxPeakRssMiB: number };
   readonly targetsMet: { readonly eventsPerSecond: boolean; readonly ratio: boolean; readonly peakRss: boolean };
@@ -62,6 +73,8 @@ export interface ReportInput {
   readonly runs: { readonly raw: readonly number[]; readonly runtime: readonly number[] };
   /** 1-minute load average at the start and at the end (other work on the machine). */
   readonly loadAverage: readonly [number, number];
+  /** `--ceiling`: the median NullStateStore run and every run's rate. */
+  readonly ceiling?: { readonly median: ChildResult; readonly runs: readonly number[] } | undefined;
 }
 
 const TARGETS = { minEventsPerSecond: 50_000, minRatio: 0.6, maxPeakRssMiB: 512 } as const;
@@ -72,6 +85,13 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+function ceilingOf(run: ChildResult, runs: readonly number[], raw: ChildResult): NonNullable<BenchReport['ceiling']> {
+  return {
+    eventsPerSecond: Math.round(run.eventsPerSecond), ratio: round(run.eventsPerSecond / raw.eventsPerSecond, 3),
+    cpuMicrosPerEvent: round(run.cpuMicrosPerEvent), peakRssMiB: round(run.peakRssMiB, 1), runs,
+  };
+}
 
 export function buildReport(input: ReportInput): BenchReport {
   const { raw, runtime } = input;
@@ -101,6 +121,7 @@ export function buildReport(input: ReportInput): BenchReport {
     runtimeCpuMicrosPerEvent: round(runtime.cpuMicrosPerEvent),
     rawCpuMicrosPerEvent: round(raw.cpuMicrosPerEvent),
     redisCpuMicrosPerEvent: round(input.redisCpuMicros / input.events),
+    ...(input.ceiling && { ceiling: ceilingOf(input.ceiling.median, input.ceiling.runs, raw) }),
     settings: {
       topic: input.topic, partitionsConsumedConcurrently: input.concurrency, maxBytesPerPartition: input.maxBytesPerPartition,
       maxActiveActors: input.maxActiveActors, mailboxCapacity: input.mailboxCapacity, heapMiB: input.heapMiB,
@@ -130,7 +151,13 @@ function lines(r: BenchReport): string[] {
     `| CPU per event | runtime ${r.runtimeCpuMicrosPerEvent} µs, Redis ${r.redisCpuMicrosPerEvent} µs, raw consumer ${r.rawCpuMicrosPerEvent} µs |`,
     `| runs (events/s) | raw ${r.runs.raw.map(fmt).join(', ')}; runtime ${r.runs.runtime.map(fmt).join(', ')} (median reported); load average ${r.loadAverage[0]} → ${r.loadAverage[1]} |`,
     `| actors in memory at end | ${fmt(r.activeActorsAtEnd)} (bound ${r.settings.maxActiveActors}) |`,
+    ...(r.ceiling ? [ceilingLine(r.ceiling)] : []),
   ];
+}
+
+function ceilingLine(c: NonNullable<BenchReport['ceiling']>): string {
+  const share = `${(c.ratio * 100).toFixed(1)}% of raw`;
+  return `| engine without storage (diagnostic) | ${fmt(c.eventsPerSecond)} events/s, ${share}, ${c.cpuMicrosPerEvent} µs CPU per event, peak RSS ${c.peakRssMiB} MiB; runs ${c.runs.map(fmt).join(', ')} |`;
 }
 
 /** Writes the JSON and `<name>.md` beside it; returns both paths. */

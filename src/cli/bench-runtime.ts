@@ -5,6 +5,7 @@
  *   npm run bench:runtime -- --json <file> [--events 1000000] [--keys <events>] [--reuse]
  *                            [--topic bench.runtime.counter] [--concurrency 4] [--max-bytes 1048576]
  *                            [--runs 1] [--heap-mib 352] [--semi-space-mib 8] [--profile] [--keep-state]
+ *                            [--ceiling]
  *
  * 1. Pre-fills a 12-partition topic with `--events` counter events (`--keys` distinct keys,
  *    default one key per event) in large batches, several requests in flight. With `--reuse` an
@@ -28,6 +29,10 @@
  * What the runtime keeps is bounded by RISKSTREAM_RUNTIME_MAX_ACTIVE_ACTORS (decoded states;
  * 200,000 by default) and the fetch size (kafkajs holds a whole decoded fetch response), not by
  * the number of keys. `0` for either flag measures with V8's default.
+ * `--ceiling` adds a diagnostic third measurement: the same runtime child with a store that keeps
+ * nothing (src/cli/bench-null-store.ts), i.e. the engine's own cost without storage. It tells how
+ * much of the gap to raw is the engine's and how much Redis's; it is not an exactly-once run and
+ * the targets are judged on the Redis run only.
  * `--profile` runs the runtime child with `node --cpu-prof` (profile in .stack/tmp/prof/).
  * RISKSTREAM_* settings (e.g. RISKSTREAM_RUNTIME_MAX_ACTIVE_ACTORS) reach the runtime child.
  */
@@ -59,6 +64,7 @@ const { values: opts } = parseArgs({
     runs: { type: 'string', default: '1' },
     'heap-mib': { type: 'string', default: '352' },
     'semi-space-mib': { type: 'string', default: '8' },
+    ceiling: { type: 'boolean', default: false },
   },
 });
 if (!opts.json) {
@@ -104,7 +110,9 @@ async function prepareTopic(): Promise<{ ends: Map<number, number>; prefillSecon
 }
 
 /** Runs one measured child; samples its VmRSS meanwhile (the child reports its own VmHWM). */
-function runChild(role: 'raw' | 'runtime', group: string, ends: Map<number, number>, env: NodeJS.ProcessEnv): Promise<ChildResult> {
+function runChild(
+  role: 'raw' | 'runtime', group: string, ends: Map<number, number>, env: NodeJS.ProcessEnv, store: 'redis' | 'none' = 'redis',
+): Promise<ChildResult> {
   const execArgv = ['--import', 'tsx'];
   // The V8 heap budget a worker gets in a 512 MiB container (see the header); 0: V8's default.
   if (Number(opts['heap-mib']) > 0) execArgv.push(`--max-old-space-size=${opts['heap-mib']}`);
@@ -114,7 +122,7 @@ function runChild(role: 'raw' | 'runtime', group: string, ends: Map<number, numb
     execArgv.push('--cpu-prof', '--cpu-prof-dir', '.stack/tmp/prof');
   }
   const args = ['--role', role, '--topic', topic, '--group', group, '--ends', JSON.stringify(Object.fromEntries(ends))];
-  args.push('--concurrency', opts.concurrency, '--max-bytes', opts['max-bytes']);
+  args.push('--concurrency', opts.concurrency, '--max-bytes', opts['max-bytes'], '--store', store);
   const child = fork(new URL('./bench-runtime-child.ts', import.meta.url), args, { execArgv, env });
   return new Promise((resolve, reject) => {
     let result: ChildResult | undefined;
@@ -163,6 +171,20 @@ async function measureRuntime(ends: Map<number, number>, runs: number, groups: s
   return results;
 }
 
+/** The runtime child with NullStateStore (`--ceiling`): the engine without storage. */
+async function measureCeiling(ends: Map<number, number>, runs: number, groups: string[]): Promise<ChildResult[]> {
+  const results: ChildResult[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const group = `bench-ceiling-${runId}-${i}`;
+    groups.push(group);
+    console.log(`engine without storage (diagnostic ceiling), run ${i + 1}/${runs}...`);
+    const result = await runChild('runtime', group, ends, process.env, 'none');
+    console.log(`  ${Math.round(result.eventsPerSecond).toLocaleString('en')} events/s`);
+    results.push(result);
+  }
+  return results;
+}
+
 async function main(): Promise<void> {
   const loadBefore = loadavg()[0]!;
   const { ends, prefillSeconds } = await prepareTopic();
@@ -174,6 +196,7 @@ async function main(): Promise<void> {
     const raws = await measureRaw(ends, runs, groups);
     const runtimes = await measureRuntime(ends, runs, groups, redis);
     const runtime = median(runtimes);
+    const ceilings = opts.ceiling ? await measureCeiling(ends, runs, groups) : [];
     const report: BenchReport = buildReport({
       topic, partitions: PARTITIONS, events: total, keys, prefillSeconds, raw: median(raws), runtime,
       peakRssMiB: Math.max(...runtimes.map((r) => r.peakRssMiB)),
@@ -182,6 +205,7 @@ async function main(): Promise<void> {
       semiSpaceMiB: Number(opts['semi-space-mib']),
       maxActiveActors: config.runtime.maxActiveActors, mailboxCapacity: config.runtime.mailboxCapacity,
       redisCpuMicros: runtime.redisCpuMicros, loadAverage: [loadBefore, loadavg()[0]!],
+      ceiling: ceilings.length > 0 ? { median: median(ceilings), runs: ceilings.map((r) => Math.round(r.eventsPerSecond)) } : undefined,
     });
     printSummary(report, writeReport(report, opts.json!));
   } finally {
