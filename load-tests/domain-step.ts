@@ -19,7 +19,7 @@ export function timed<P extends string, T>(acc: Record<P, number>, part: P, fn: 
 export function decodeItem<M>(pipeline: Pipeline<M>, record: InputRecord): DecodedItem<M> {
   try {
     const message = pipeline.input.decode(record.value as Buffer);
-    return { record, message, id: pipeline.input.idOf(message), eventTimeMs: pipeline.input.eventTimeOf(message) };
+    return { record, message, id: pipeline.input.idOf?.(message), eventTimeMs: pipeline.input.eventTimeOf(message) };
   } catch (err) {
     return { record, error: err as Error };
   }

@@ -150,7 +150,10 @@ export async function runLatency(world: BenchWorld, options: LatencyOptions, log
   const key = await world.apiKey();
   const port = await freePort();
   const api = world.startApi(port, options.execArgv);
-  const workers = { merchant: world.startWorker('merchant', options.concurrency, options.execArgv), user: world.startWorker('user', options.concurrency, options.execArgv) };
+  const workers = {
+    merchant: world.startWorker('merchant', options.concurrency, options.execArgv), user: world.startWorker('user', options.concurrency, options.execArgv),
+    history: world.startWorker('history', options.concurrency, options.execArgv),
+  };
   const baseUrl = `http://127.0.0.1:${port}`;
   const warmupCount = Math.round(options.rate * options.warmupSeconds);
   const count = Math.round(options.rate * options.seconds);
@@ -172,7 +175,9 @@ export async function runLatency(world: BenchWorld, options: LatencyOptions, log
   sender.errors = 0;
 
   say(`  measuring: ${count.toLocaleString('en')} events at ${options.rate}/s in batches of ${options.batch}, every ${options.sampleEvery}th followed to visibility`);
-  const cpu = cpuSample({ api: api.pid, 'worker-merchant': workers.merchant.pid, 'worker-user': workers.user.pid, ...stackPids() });
+  const cpu = cpuSample({
+    api: api.pid, 'worker-merchant': workers.merchant.pid, 'worker-user': workers.user.pid, 'worker-history': workers.history.pid, ...stackPids(),
+  });
   const loop = await sender.run(warmupCount, count, true);
   // A pipeline that fell behind is waited for (bounded): the latest samples are the slowest.
   const drainSeconds = await drain(follower, options.drainTimeoutMs, say);

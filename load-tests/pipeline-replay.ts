@@ -121,6 +121,7 @@ export async function runReplay(world: BenchWorld, options: ReplayOptions, logge
   const spawnAt = performance.now();
   const merchantWorker = world.startWorker('merchant', options.concurrency, options.execArgv);
   const userWorker = world.startWorker('user', options.concurrency, options.execArgv);
+  const historyWorker = world.startWorker('history', options.concurrency, options.execArgv);
   const first: Partial<Record<PipelineName, number>> = {};
   let merchantDoneAt: number | undefined;
   let cpu: ReturnType<typeof cpuSample> | undefined;
@@ -133,7 +134,7 @@ export async function runReplay(world: BenchWorld, options: ReplayOptions, logge
     const u = processed(d.user);
     if (first.merchant === undefined && m > 0) {
       first.merchant = now;
-      cpu = cpuSample({ 'worker-merchant': merchantWorker.pid, 'worker-user': userWorker.pid, ...stackPids() });
+      cpu = cpuSample({ 'worker-merchant': merchantWorker.pid, 'worker-user': userWorker.pid, 'worker-history': historyWorker.pid, ...stackPids() });
     }
     if (first.user === undefined && u > 0) first.user = now;
     if (merchantDoneAt === undefined && BenchWorld.caughtUp(d.merchant, eventHighs)) merchantDoneAt = now;

@@ -19,9 +19,10 @@ import { type Config, loadConfig } from '../src/runtime/config.ts';
 import type { Logger } from '../src/runtime/logger.ts';
 import { Child } from './processes.ts';
 
-export type PipelineName = 'merchant' | 'user';
+export type PipelineName = 'merchant' | 'user' | 'history';
 
-const INPUT: Record<PipelineName, string> = { merchant: TopicBase.events, user: TopicBase.eventsByUser };
+const INPUT: Record<PipelineName, string> = { merchant: TopicBase.events, user: TopicBase.eventsByUser, history: TopicBase.scores };
+const PIPELINES: readonly PipelineName[] = ['merchant', 'user', 'history'];
 const PARTITIONS = 12;
 
 /** Durable progress of one pipeline: per partition the stored next offset and outbox length. */
@@ -140,11 +141,10 @@ export class BenchWorld {
     return Array.from({ length: ends.size }, (_, p) => ends.get(p) ?? 0);
   }
 
-  /** Both pipelines' durable progress in one Redis round trip. */
+  /** Every pipeline's durable progress in one Redis round trip. */
   async durable(): Promise<Record<PipelineName, Durable>> {
     const pipe = this.redis.pipeline();
-    const order: PipelineName[] = ['merchant', 'user'];
-    for (const pipeline of order) {
+    for (const pipeline of PIPELINES) {
       for (let p = 0; p < PARTITIONS; p += 1) {
         const keys = partitionKeys(this.keyPrefix, { group: this.group(pipeline), topic: this.topic(INPUT[pipeline]), partition: p });
         pipe.hget(keys.meta, 'next_offset');
@@ -161,7 +161,7 @@ export class BenchWorld {
       next: Array.from({ length: PARTITIONS }, (_, p) => at(k * 2 * PARTITIONS + 2 * p)),
       outbox: Array.from({ length: PARTITIONS }, (_, p) => at(k * 2 * PARTITIONS + 2 * p + 1)),
     });
-    return { merchant: read(0), user: read(1) };
+    return { merchant: read(0), user: read(1), history: read(2) };
   }
 
   /** Everything below `highs` durably processed and every effect performed (outboxes empty). */
@@ -170,21 +170,25 @@ export class BenchWorld {
   }
 
   /**
-   * Waits until both pipelines have processed everything in payments.events: the merchant
+   * Waits until the pipelines have processed everything in payments.events: the merchant
    * pipeline up to `eventHighs` with its outbox (the re-keyed records) drained, then the user
-   * pipeline up to the by-user high watermarks of that moment with its outbox (scores) drained.
-   * Calls `onPoll` with each reading. Returns the by-user high watermarks.
+   * pipeline up to the by-user high watermarks of that moment with its outbox (scores) drained,
+   * then the history writer up to risk.scores' high watermarks of that moment (every score in
+   * Cassandra). Calls `onPoll` with each reading. Returns the by-user high watermarks.
    */
   async waitScored(eventHighs: readonly number[], timeoutMs: number, onPoll: (d: Record<PipelineName, Durable>) => void = () => undefined, pollMs = 50): Promise<number[]> {
     const deadline = Date.now() + timeoutMs;
     let userHighs: number[] | undefined;
+    let scoreHighs: number[] | undefined;
     for (;;) {
       const d = await this.durable();
       onPoll(d);
       if (!userHighs && BenchWorld.caughtUp(d.merchant, eventHighs)) userHighs = await this.highs('user');
-      if (userHighs && BenchWorld.caughtUp(d.user, userHighs)) return userHighs;
+      if (userHighs && !scoreHighs && BenchWorld.caughtUp(d.user, userHighs)) scoreHighs = await this.highs('history');
+      if (userHighs && scoreHighs && BenchWorld.caughtUp(d.history, scoreHighs)) return userHighs;
       if (Date.now() > deadline) {
-        throw new Error(`${this.id}: not everything scored within ${timeoutMs} ms (merchant ${processed(d.merchant)}, user ${processed(d.user)}); logs in ${this.#logDir}`);
+        const state = `merchant ${processed(d.merchant)}, user ${processed(d.user)}, history ${processed(d.history)}`;
+        throw new Error(`${this.id}: not everything scored within ${timeoutMs} ms (${state}); logs in ${this.#logDir}`);
       }
       if (this.#children.some((c) => !c.running)) throw new Error(`${this.id}: a child process exited; logs in ${this.#logDir}`);
       await new Promise((r) => setTimeout(r, pollMs));
@@ -195,7 +199,7 @@ export class BenchWorld {
   async tearDown(keep: boolean): Promise<void> {
     await this.stopChildren();
     if (!keep) {
-      const groups = [this.group('merchant'), this.group('user'), ...this.#extraGroups];
+      const groups = [...PIPELINES.map((p) => this.group(p)), ...this.#extraGroups];
       await deleteGroups(this.config, groups, this.#logger).catch(() => undefined);
       await deleteTopics(this.config, topics(this.topicPrefix).map((t) => t.name), this.#logger).catch(() => undefined);
       await unlinkByPrefix(this.redis, this.keyPrefix).catch(() => 0);

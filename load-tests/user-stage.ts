@@ -94,7 +94,7 @@ async function batch(at: Position, records: readonly InputRecord[], from: number
   mark('other');
   const items: DecodedItem<unknown>[] = records.map((record) => {
     const message = pipeline.input.decode(record.value as Buffer);
-    return { record, message, id: pipeline.input.idOf(message), eventTimeMs: pipeline.input.eventTimeOf(message) };
+    return { record, message, id: pipeline.input.idOf?.(message), eventTimeMs: pipeline.input.eventTimeOf(message) };
   });
   mark('decode');
   const loaded = await loadMissing(at, items);

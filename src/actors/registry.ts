@@ -1,5 +1,6 @@
 import type { Pipeline } from '../runtime/actor.ts';
 import { counterPipeline } from './counter/counter.ts';
+import { historyPipeline } from './history/history-pipeline.ts';
 import { merchantPipeline, userPipeline } from './payments/pipelines.ts';
 import type { ScoringContext } from './user/user-actor.ts';
 
@@ -20,4 +21,5 @@ export const pipelines: Readonly<Record<string, PipelineFactory>> = Object.freez
   counter: ({ topic }) => counterPipeline(topic ?? 'counter.input') as unknown as Pipeline<unknown>,
   merchant: () => merchantPipeline() as unknown as Pipeline<unknown>,
   user: ({ scoring, allowedLatenessMs }) => userPipeline(scoring, { allowedLatenessMs }) as unknown as Pipeline<unknown>,
+  history: () => historyPipeline() as unknown as Pipeline<unknown>,
 });

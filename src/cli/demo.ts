@@ -85,6 +85,8 @@ for (let i = 0; i < workers; i += 1) {
   start(`worker-merchant-${i}`, ['src/cli/worker.ts', '--pipeline', 'merchant'], { RISKSTREAM_OBSERVABILITY_METRICS_PORT: String(9464 + i) });
   start(`worker-user-${i}`, ['src/cli/worker.ts', '--pipeline', 'user'], { RISKSTREAM_OBSERVABILITY_METRICS_PORT: String(9464 + workers + i) });
 }
+// One history writer (risk.scores → Cassandra) is plenty: it batches up to 250 ms of scores.
+start('worker-history', ['src/cli/worker.ts', '--pipeline', 'history'], { RISKSTREAM_OBSERVABILITY_METRICS_PORT: String(9464 + 2 * workers) });
 await waitForApi();
 // Traffic has the density the default model was trained on (about 1,000 events per event-time
 // hour), so event time runs far ahead of the wall clock: windows close and hours roll over
@@ -112,7 +114,7 @@ const t = (base: string) => fullTopicName(config.kafka.topicPrefix, base);
 const group = (pipeline: string) => `${config.kafka.topicPrefix}riskstream.${pipeline}`;
 let previous = { events: await progress.total(t(TopicBase.events)), at: Date.now() };
 const started = Date.now();
-console.log(`riskstream demo: API http://${config.api.host}:${config.api.port}, ${workers} merchant + ${workers} user workers, ${rate} events/s. Ctrl-C stops.`);
+console.log(`riskstream demo: API http://${config.api.host}:${config.api.port}, ${workers} merchant + ${workers} user workers + 1 history writer, ${rate} events/s. Ctrl-C stops.`);
 console.log(`logs: ${logDir}/*.log; live score: curl -H 'x-api-key: ${key}' http://${config.api.host}:${config.api.port}/v1/users/<user_id>/risk`);
 
 const counted = {

@@ -96,7 +96,9 @@ const fatal = (err: unknown) => {
 };
 const source = new KafkaSource({
   brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-worker`, groupId: group, topic, host,
-  sessionTimeoutMs: config.kafka.sessionTimeoutMs, heartbeatIntervalMs: config.kafka.heartbeatIntervalMs, fetchMaxWaitMs: config.kafka.fetchMaxWaitMs, fetchMinBytes: config.kafka.fetchMinBytes,
+  sessionTimeoutMs: config.kafka.sessionTimeoutMs, heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
+  // A pipeline may ask for longer fetches (the history writer batches for Cassandra).
+  fetchMaxWaitMs: pipeline.input.fetch?.maxWaitMs ?? config.kafka.fetchMaxWaitMs, fetchMinBytes: pipeline.input.fetch?.minBytes ?? config.kafka.fetchMinBytes,
   partitionsConsumedConcurrently: Number(values.concurrency), maxBytesPerPartition: 1024 * 1024, mailboxCapacity: config.runtime.mailboxCapacity,
   logger, onFatal: fatal,
 });

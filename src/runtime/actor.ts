@@ -123,8 +123,12 @@ export interface InputSpec<M> {
   readonly topic: string;
   /** Throws on bytes that are not a valid message; the record is dead-lettered as invalid. */
   decode(value: Buffer): M;
-  /** Dedup identity: a message whose id was already seen within the horizon is skipped. */
-  idOf(message: M): string;
+  /**
+   * Dedup identity: a message whose id was already seen within the horizon is skipped. Absent:
+   * no dedup marks at all, for inputs whose effects are idempotent by themselves (the history
+   * writer's rows), so a repeat costs a rewrite of the same cells and no mark per record.
+   */
+  idOf?(message: M): string;
   eventTimeOf(message: M): number;
   /**
    * What to do with events older than the partition watermark. `dlq` (default) routes them to
@@ -137,6 +141,11 @@ export interface InputSpec<M> {
    * runtime/alignment.ts), for pipelines whose outputs are merged downstream in arrival order.
    */
   readonly align?: boolean;
+  /**
+   * How long a fetch of this input may wait for data, for pipelines that trade latency for
+   * larger batches (a history writer); absent: the worker's kafka.fetchMinBytes/fetchMaxWaitMs.
+   */
+  readonly fetch?: { readonly minBytes: number; readonly maxWaitMs: number };
 }
 
 /** A runnable unit: one input topic and the actor types fed by it. */

@@ -87,9 +87,10 @@ export function runBatchStep<M>(input: StepInput<M>): StepOutput {
   const actors = input.pipeline.actors;
   const handled = new Array<number>(actors.length).fill(0);
   const { items, dedup } = input;
+  const dedupById = input.pipeline.input.idOf !== undefined;
   for (let index = 0; index < items.length; index += 1) {
     const item = items[index]!;
-    if (item.error || item.message === undefined || item.id === undefined || item.eventTimeMs === undefined) {
+    if (item.error || item.message === undefined || (dedupById && item.id === undefined) || item.eventTimeMs === undefined) {
       out.counts.invalid += 1;
       out.effects.push(letter(input, item, DlqTopics.invalid, ErrorCodes.decodeFailed, item.error));
       continue;
@@ -105,17 +106,19 @@ export function runBatchStep<M>(input: StepInput<M>): StepOutput {
       );
       continue;
     }
-    if (dedup.get(item.id) === true) {
-      out.counts.duplicate += 1;
-      continue;
+    if (item.id !== undefined) {
+      if (dedup.get(item.id) === true) {
+        out.counts.duplicate += 1;
+        continue;
+      }
+      dedup.set(item.id, true);
+      // A re-keyed input (late: 'accept') interleaves upstream partitions that can be hours apart
+      // in event time, so a republished duplicate may come far below this partition's watermark:
+      // its marks are scored (and pruned) by processing time instead (see dedupPruneBelow).
+      // An ordered input's mark is the item itself (it has the id and event time): one object
+      // fewer per record.
+      out.dedup.push(lateMode === 'accept' ? { id: item.id, eventTimeMs: input.nowMs } : (item as DedupMark));
     }
-    dedup.set(item.id, true);
-    // A re-keyed input (late: 'accept') interleaves upstream partitions that can be hours apart
-    // in event time, so a republished duplicate may come far below this partition's watermark:
-    // its marks are scored (and pruned) by processing time instead (see dedupPruneBelow).
-    // An ordered input's mark is the item itself (it has the id and event time): one object
-    // fewer per record.
-    out.dedup.push(lateMode === 'accept' ? { id: item.id, eventTimeMs: input.nowMs } : (item as DedupMark));
     out.counts.processed += 1;
     for (let a = 0; a < actors.length; a += 1) {
       const at = index * actors.length + a;

@@ -418,7 +418,7 @@ function decode<M>(pipeline: Pipeline<M>, record: InputRecord): DecodedItem<M> {
   try {
     if (record.value === null) throw new Error('record has no value');
     const message = pipeline.input.decode(record.value);
-    const id = pipeline.input.idOf(message);
+    const id = pipeline.input.idOf?.(message);
     const eventTimeMs = pipeline.input.eventTimeOf(message);
     if (!Number.isFinite(eventTimeMs)) throw new Error(`event time ${eventTimeMs} is not a finite number`);
     return { record, message, id, eventTimeMs };

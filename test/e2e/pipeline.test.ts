@@ -42,10 +42,11 @@ describe('e2e: payments pipeline on the real stack', () => {
     expectExact(await run(traffic, []), traffic);
   }, TEST_TIMEOUT_MS);
 
-  it('the same after 3 kill -9 of a worker mid-run (merchant, user, merchant), each restarted', async () => {
+  it('the same after 4 kill -9 of a worker mid-run (merchant, user, history, merchant), each restarted', async () => {
     const kills: KillPlan[] = [
       { pipeline: 'merchant', atShare: 0.25 },
       { pipeline: 'user', atShare: 0.15 },
+      { pipeline: 'history', atShare: 0.1 },
       { pipeline: 'merchant', atShare: 0.6 },
     ];
     expectExact(await run(traffic, kills), traffic);
@@ -69,9 +70,9 @@ function expectExact(check: RunCheck, traffic: GeneratedTraffic): void {
 
 /**
  * A kill -9 once the victim durably processed `atShare` of its input (the merchant's is every
- * emission; the user's, the accepted events, ≈ EVENTS). The user worker trails the merchant
- * worker, so a user kill's share must not exceed the previous merchant kill's (the user reaches
- * it even while the merchant is down).
+ * emission; the user's and the history writer's, the accepted events, ≈ EVENTS). The user worker
+ * trails the merchant worker and the history writer the user worker, so a kill's share must not
+ * exceed the previous upstream kill's (it is reached even while the upstream worker is down).
  */
 interface KillPlan {
   readonly pipeline: PipelineName;
@@ -96,8 +97,10 @@ async function run(generated: GeneratedTraffic, kills: readonly KillPlan[]): Pro
     // With kills, commits of ≤ 1,000 records per partition make durable progress fine-grained
     // enough to land each kill mid-stream.
     const env: Record<string, string> = kills.length > 0 ? { RISKSTREAM_RUNTIME_MAILBOX_CAPACITY: '1000' } : {};
-    const workers: Record<PipelineName, WorkerProcess> = { merchant: world.startWorker('merchant', env), user: world.startWorker('user', env) };
-    await Promise.all([workers.merchant.waitRunning(), workers.user.waitRunning()]);
+    const workers: Record<PipelineName, WorkerProcess> = {
+      merchant: world.startWorker('merchant', env), user: world.startWorker('user', env), history: world.startWorker('history', env),
+    };
+    await Promise.all(Object.values(workers).map((w) => w.waitRunning()));
     const workersUp = Date.now();
     for (const { pipeline, atShare } of kills) {
       const target = Math.round(atShare * (pipeline === 'merchant' ? generated.emissions.length : EVENTS));
@@ -109,15 +112,17 @@ async function run(generated: GeneratedTraffic, kills: readonly KillPlan[]): Pro
       // the other pipeline's worker keeps going towards its own kill.
       workers[pipeline] = world.startWorker(pipeline, env);
     }
-    await Promise.all([workers.merchant.waitRunning(), workers.user.waitRunning()]);
+    await Promise.all(Object.values(workers).map((w) => w.waitRunning()));
     await world.waitCaughtUp('merchant', CATCH_UP_MS);
     await world.waitCaughtUp('user', CATCH_UP_MS);
+    await world.waitCaughtUp('history', CATCH_UP_MS);
     const caughtUp = Date.now();
-    // Stop both (graceful) so nothing moves while we read; nothing may be left to do.
-    await Promise.all([workers.merchant.stop(), workers.user.stop()]);
+    // Stop all (graceful) so nothing moves while we read; nothing may be left to do.
+    await Promise.all(Object.values(workers).map((w) => w.stop()));
     expect(await world.caughtUp('merchant')).toBe(true);
     expect(await world.caughtUp('user')).toBe(true);
-    const finals = { merchant: await world.progress('merchant'), user: await world.progress('user') };
+    expect(await world.caughtUp('history')).toBe(true);
+    const finals = { merchant: await world.progress('merchant'), user: await world.progress('user'), history: await world.progress('history') };
     for (const k of done) expect(k.progress, `kill of ${k.pipeline} was mid-stream`).toBeLessThan(finals[k.pipeline]);
     const check = await checkRun(world);
     const { mismatches: _m, ...counts } = check;

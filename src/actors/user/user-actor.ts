@@ -26,7 +26,7 @@ export interface UserActorConfig {
 
 export const LIVE_SCORES_SINK = 'live_scores';
 
-/** One score as stored and published (risk.scores value, Cassandra rows, live score). */
+/** One score as published and stored (risk.scores value, live score, Cassandra history rows). */
 export type ScoreRecord = {
   readonly event_id: string;
   readonly user_id: string;
@@ -43,9 +43,9 @@ export type ScoreRecord = {
 /**
  * The user actor: one per user_id, fed by payments.events.by-user. For every accepted event it
  * updates the user's rolling features (velocity, novelty, amount z-score, failure streak), scores
- * the event with the current logistic-regression model and returns the score as effects:
- * Cassandra history (by user and by event), the live score in Redis, `risk.scores`, and
- * `risk.alerts` when the decision is not `allow`.
+ * the event with the current logistic-regression model and returns the score as effects: the
+ * live score in Redis, `risk.scores`, and `risk.alerts` when the decision is not `allow`. The
+ * Cassandra history is written from risk.scores by the history pipeline (actors/history).
  */
 export function userActor(config: UserActorConfig, scoring: ScoringContext): ActorType<UserState, IngestedEvent> {
   return {
@@ -68,17 +68,16 @@ export function userActor(config: UserActorConfig, scoring: ScoringContext): Act
         features,
         model_version: result.modelVersion,
       };
-      // Serialised once: the emits carry it, and the upserts pass it on (`json`) so the live
+      // Serialised once: the emits carry it, and the upsert passes it on (`json`) so the live
       // score sink does not serialise it again.
       const value = JSON.stringify(record);
       // All before the commit (actor.ts, BeforeCommit): every sink is idempotent (newer-wins
-      // live score, Cassandra rows with the event's write timestamp, consumers of risk.scores
-      // and risk.alerts drop repeats by event_id) and the score is a function of the stored
-      // state and the event. The score is visible one commit earlier, and the outbox no longer
-      // carries each record (~0.7 KB) into Redis and back.
+      // live score, consumers of risk.scores and risk.alerts drop repeats by event_id) and the
+      // score is a function of the stored state and the event. The score is visible one commit
+      // earlier, and the outbox no longer carries each record (~0.7 KB) into Redis and back.
+      // risk.scores is durable before the commit, so the history written from it (by the
+      // history pipeline) misses no committed score.
       const effects: Effect[] = [
-        { type: 'upsert', sink: 'risk_scores_by_user', row: record, json: value, beforeCommit: true },
-        { type: 'upsert', sink: 'risk_scores_by_event', row: record, json: value, beforeCommit: true },
         { type: 'upsert', sink: LIVE_SCORES_SINK, row: record, json: value, beforeCommit: true },
         { type: 'emit', topic: 'risk.scores', key: event.user_id, value, beforeCommit: true },
       ];

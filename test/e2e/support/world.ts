@@ -18,10 +18,10 @@ import { REPO_ROOT, WorkerProcess } from '../../support/worker-process.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
-export type PipelineName = 'merchant' | 'user';
+export type PipelineName = 'merchant' | 'user' | 'history';
 
 /** Input topic of each pipeline (logical name; the worker applies the prefix). */
-const INPUT: Record<PipelineName, string> = { merchant: TopicBase.events, user: TopicBase.eventsByUser };
+const INPUT: Record<PipelineName, string> = { merchant: TopicBase.events, user: TopicBase.eventsByUser, history: TopicBase.scores };
 
 /** One record as read back from a topic. */
 export interface RawRecord {
@@ -234,7 +234,8 @@ export class PipelineWorld {
     await Promise.all(this.workers.map((w) => w.kill9()));
     await Promise.all(this.workers.map((w) => w.closeLog()));
     await this.#cassandra?.shutdown().catch(() => undefined);
-    await deleteGroups(this.config, [this.group('merchant'), this.group('user')], this.#logger).catch(() => undefined);
+    const groups = [this.group('merchant'), this.group('user'), this.group('history')];
+    await deleteGroups(this.config, groups, this.#logger).catch(() => undefined);
     await deleteTopics(this.config, topics(this.topicPrefix).map((t) => t.name), this.#logger).catch(() => undefined);
     await this.admin.disconnect();
     await dropKeyspace(this.config, this.keyspace).catch(() => undefined);
