@@ -1,3 +1,4 @@
+import { groupFixInstalled } from './group-fix.ts'; // before kafkajs (see group-fix.ts)
 import kafkajs, { type Kafka } from 'kafkajs';
 import type { Config } from '../../runtime/config.ts';
 import type { Logger } from '../../runtime/logger.ts';
@@ -22,6 +23,7 @@ export interface KafkaClientOptions {
 export function kafkaClient(options: KafkaClientOptions): Kafka {
   if (!installRequestQueueFix()) options.logger.warn('kafkajs is not 2.2.4: its request-queue fix is not installed');
   if (!installRecordEncoder()) options.logger.warn('kafkajs record encoder not replaced (not 2.2.4, or a produce request was built first)');
+  if (!groupFixInstalled) options.logger.warn('kafkajs message grouping not replaced (not 2.2.4, or kafkajs was loaded before group-fix.ts)');
   const { clientId, brokers, logger, connectionTimeout, requestTimeout } = options;
   return new kafkajs.Kafka({
     clientId,

@@ -1,3 +1,4 @@
+import './group-fix.ts'; // before kafkajs (see group-fix.ts)
 import kafkajs, { type ICustomPartitioner, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 import type { OutputEffect } from '../../runtime/actor.ts';
 import { ErrorCodes, RiskstreamError } from '../../runtime/errors.ts';

@@ -1,3 +1,4 @@
+import './group-fix.ts'; // before kafkajs (see group-fix.ts)
 import kafkajs, { type logCreator } from 'kafkajs';
 import type { Logger } from '../../runtime/logger.ts';
 

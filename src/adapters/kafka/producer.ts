@@ -1,3 +1,4 @@
+import './group-fix.ts'; // before kafkajs (see group-fix.ts)
 import kafkajs, { type Message, type Producer } from 'kafkajs';
 import type { RecordSink } from '../../api/ingest/ports.ts';
 import type { WireRecord } from '../../contract/wire.ts';
