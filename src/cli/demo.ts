@@ -140,15 +140,16 @@ async function lag(groupId: string, topic: string): Promise<number> {
 }
 
 async function summary(): Promise<string> {
-  const [now, lagM, lagU] = await Promise.all([
+  const [now, lagM, lagU, lagH] = await Promise.all([
     totals(), lag(group('merchant'), t(TopicBase.events)), lag(group('user'), t(TopicBase.eventsByUser)),
+    lag(group('history'), t(TopicBase.scores)),
   ]);
   const d = (k: keyof Counts) => now[k] - baseline[k];
   const at = Date.now();
   const perSecond = ((now.events - previous.events) * 1000) / Math.max(1, at - previous.at);
   previous = { events: now.events, at };
   return [
-    `${Math.round((at - started) / 1000)}s`, `events ${d('events')} (${perSecond.toFixed(0)}/s)`, `lag m=${lagM} u=${lagU}`,
+    `${Math.round((at - started) / 1000)}s`, `events ${d('events')} (${perSecond.toFixed(0)}/s)`, `lag m=${lagM} u=${lagU} h=${lagH}`,
     `windows closed ${d('windows')}`, `scores ${d('scores')}`, `alerts ${d('alerts')} user, ${d('merchantAlerts')} merchant`,
     `dlq late=${d('late')} invalid=${d('invalid')} failed=${d('failed')}`,
   ].join(' | ');
