@@ -6,12 +6,12 @@ import { type PipelineName, PipelineWorld, sleep } from './support/world.ts';
 
 /**
  * End to end on the real stack (issue 5, item 5): generated traffic with 5% duplicates, 10%
- * out-of-order and 1% late events goes to payments.events; one merchant worker and one user
- * worker (real child processes) run until every input partition's durable offset is its high
- * watermark and every outbox is drained; then Cassandra windows and scores, Redis live scores and
- * the late DLQ are compared with a brute-force oracle fed by the records read back from Kafka
- * (see support/oracle.ts and support/check.ts). The second run kills a worker with SIGKILL three
- * times mid-stream (merchant, user, merchant), restarting it each time: same assertions.
+ * out-of-order and 1% late events goes to payments.events; one merchant, one user and one
+ * history worker (real child processes) run until every input partition's durable offset is its
+ * high watermark and every outbox is drained; then Cassandra windows and scores, Redis live scores
+ * and the late DLQ are compared with a brute-force oracle fed by the records read back from Kafka
+ * (see support/oracle.ts and support/check.ts). The second run kills a worker with SIGKILL four
+ * times mid-stream (merchant, history, user, merchant), restarting it each time: same assertions.
  *
  * Size: E2E_EVENTS (default 30,000: both runs in about 70 s on the shared 2-core machine);
  * `npm run e2e:pipeline` runs 200,000. E2E_PERIOD_HOURS (default 30) spreads them in event time.
