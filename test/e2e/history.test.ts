@@ -9,7 +9,7 @@ const LATENESS_MS = 20 * 60_000;
 const CATCH_UP_MS = 120_000;
 
 /**
- * Scoring does not wait for Cassandra (src/actors/history): the user worker runs with a
+ * The user worker does not need Cassandra (src/actors/history): it runs with a
  * Cassandra contact point where nothing listens and still scores every event (live scores in
  * Redis, risk.scores); the score history stays empty until a history writer runs, which then
  * writes exactly one row per score in both history tables, with the published score.

@@ -58,7 +58,8 @@ const historyWriter: ActorType<null, PublishedScore> = {
  * risk.scores → Cassandra score history. Why not effects of the user actor, as before: those
  * were performed before each user commit, a Cassandra call per small live batch, and every
  * score waited for Cassandra. At 1,000 events/s the score rows cost Cassandra ~0.27 cores
- * (~135 µs per row, nearly all per request), and a slow or down Cassandra held up scoring.
+ * (~135 µs per row, nearly all per request), and a slow or down Cassandra held up the user
+ * worker, which now never talks to Cassandra.
  * Kafka already holds every score durably (the user actor publishes it before its commit), so
  * the history is a view of risk.scores, written in large batches (`fetch`: a fetch waits for
  * up to 250 ms of records) and only as far behind as that.
