@@ -31,16 +31,6 @@ import { merchantStateCodec } from './state-codec.ts';
  *
  * The handler mutates its state in place (the analytics functions validate before mutating);
  * the runtime drops cached states of a partition whenever a batch is not committed.
- *
- * Every output goes out before the commit (actor.ts, BeforeCommit), not through the outbox: a
- * window row is a function of the stored state and the input (once the watermark passed a
- * window, every later event of it is late, so how batches are cut does not change it); its
- * Cassandra row carries window_end as write timestamp, merchant.windows and merchant.alerts
- * records are keyed upserts, and merchant_stats rows are newer-wins by as_of_ms, so a re-run
- * batch (failed commit, crash, zombie) writes the same rows again. Why: a sparse replay closes
- * ~3.5 windows per event, and through the outbox each one was encoded, written to Redis, read
- * back and acknowledged (bench:pipeline, 150k events over 24 h, 2 interleaved pairs: 5,177–5,388
- * vs 4,687–4,983 events/s; Redis 20–23 vs 32–38 µs per event).
  */
 export interface MerchantState {
   readonly windows: WindowState;
@@ -123,8 +113,8 @@ function windowEffects(merchantId: string, row: WindowRow): Effect[] {
     cnt: row.cnt, sum_amount: row.sum_amount, n_users: row.n_users, final: true,
   };
   return [
-    { type: 'upsert', sink: MERCHANT_WINDOWS_SINK, row: fullRow, beforeCommit: true },
-    { type: 'emit', topic: 'merchant.windows', key: `${merchantId}:${row.window_start}:${row.status}`, value: JSON.stringify(fullRow), beforeCommit: true },
+    { type: 'upsert', sink: MERCHANT_WINDOWS_SINK, row: fullRow },
+    { type: 'emit', topic: 'merchant.windows', key: `${merchantId}:${row.window_start}:${row.status}`, value: JSON.stringify(fullRow) },
   ];
 }
 
@@ -134,7 +124,6 @@ function alertEffect(merchantId: string, alert: MerchantAlert): Effect {
     topic: 'merchant.alerts',
     key: `${merchantId}:${alert.type}:${alert.at}`,
     value: JSON.stringify({ merchant_id: merchantId, ...alert }),
-    beforeCommit: true,
   };
 }
 
@@ -144,6 +133,5 @@ function statsEffect(merchantId: string, stats: MerchantStatsState, asOfMs: numb
     type: 'upsert',
     sink: MERCHANT_STATS_SINK,
     row: { merchant_id: merchantId, total: stats.total, failed: stats.failed, hour_total: hour.total, hour_failed: hour.failed, as_of_ms: asOfMs },
-    beforeCommit: true,
   };
 }

@@ -93,10 +93,6 @@ describe('merchant pipeline (windows through the actor host)', () => {
       got.set(key, row);
     }
     expect(expected.rows.size).toBeGreaterThan(500);
-    // Window rows, merchant.windows records, stats and alerts go out before their commit (no outbox).
-    const merchantOutputs = sink.performed.filter((e) => (e.type === 'upsert' ? e.sink.startsWith('merchant_') : e.topic.startsWith('merchant.')));
-    expect(merchantOutputs.length).toBeGreaterThan(2 * expected.rows.size);
-    for (const e of merchantOutputs) expect(e.beforeCommit, JSON.stringify(e).slice(0, 80)).toBe(true);
     expect([...got.keys()].sort()).toEqual([...expected.rows.keys()].sort());
     for (const [key, want] of expected.rows) {
       const row = got.get(key)!;
