@@ -85,7 +85,7 @@ for (let i = 0; i < workers; i += 1) {
   start(`worker-merchant-${i}`, ['src/cli/worker.ts', '--pipeline', 'merchant'], { RISKSTREAM_OBSERVABILITY_METRICS_PORT: String(9464 + i) });
   start(`worker-user-${i}`, ['src/cli/worker.ts', '--pipeline', 'user'], { RISKSTREAM_OBSERVABILITY_METRICS_PORT: String(9464 + workers + i) });
 }
-// One history writer (risk.scores → Cassandra) is plenty: it batches up to 250 ms of scores.
+// One history writer (risk.scores → Cassandra): it batches up to 250 ms of scores.
 start('worker-history', ['src/cli/worker.ts', '--pipeline', 'history'], { RISKSTREAM_OBSERVABILITY_METRICS_PORT: String(9464 + 2 * workers) });
 await waitForApi();
 // Traffic has the density the default model was trained on (about 1,000 events per event-time
