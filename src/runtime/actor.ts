@@ -30,10 +30,10 @@ export interface StateCodec<S> {
  * it and before the batch's commit, instead of from the outbox after the commit. At least once:
  * a failed or refused commit re-runs the batch from the durable state and performs it again;
  * never stored in the outbox. Allowed only for effects whose sink is idempotent (for an emit:
- * whose consumers drop repeats by id) and whose value
- * is a function of the durable state and the input (a zombie's then equal the owner's). What it
- * buys: the effect is out one commit earlier (a live score is visible before the user's state
- * is committed), and the outbox does not carry it through Redis and back.
+ * whose consumers drop repeats by id) and whose value is a function of the durable state and
+ * the input (a zombie's then equal the owner's). What it buys: the effect is out one commit
+ * earlier (a live score is visible before the user's state is committed), and the outbox does
+ * not carry it through Redis and back.
  */
 export type BeforeCommit = { readonly beforeCommit?: boolean };
 

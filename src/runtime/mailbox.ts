@@ -1,6 +1,6 @@
 import type { ActorHost } from './host.ts';
 import type { Logger } from './logger.ts';
-import type { FlowControl, Heartbeat, InputRecord } from './source.ts';
+import { type FlowControl, type Heartbeat, type InputRecord, offsetNumber } from './source.ts';
 import { backoffMs, classifyInfrastructureFailure } from './supervisor.ts';
 
 /** What the mailboxes need from the driver besides pause/resume. */
@@ -202,8 +202,8 @@ export class Mailboxes<M> {
 /** The records after `lastOffset` (all of them when it is null). */
 function after(records: readonly InputRecord[], lastOffset: string | null): readonly InputRecord[] {
   if (lastOffset === null) return records;
-  const last = Number(lastOffset);
+  const last = offsetNumber(lastOffset);
   let i = 0;
-  while (i < records.length && Number(records[i]!.offset) <= last) i += 1;
+  while (i < records.length && offsetNumber(records[i]!.offset) <= last) i += 1;
   return records.slice(i);
 }

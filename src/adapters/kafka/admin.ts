@@ -1,4 +1,3 @@
-import './group-fix.ts'; // before kafkajs (see group-fix.ts)
 import type { Admin } from 'kafkajs';
 import type { Topic } from '../../provision/topics.ts';
 import type { Config } from '../../runtime/config.ts';

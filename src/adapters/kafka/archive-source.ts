@@ -1,4 +1,3 @@
-import './group-fix.ts'; // before kafkajs (see group-fix.ts)
 import type { Consumer } from 'kafkajs';
 import type { Archiver, ArchiveSource } from '../../bronze/archiver.ts';
 import type { Logger } from '../../runtime/logger.ts';

@@ -10,8 +10,9 @@ import { createRequire, Module } from 'node:module';
  * result is the same: an object from partition to that partition's messages in input order.
  *
  * kafkajs's sendMessages takes the function once, when kafkajs is loaded, so this must run
- * first: every module of this project that imports kafkajs imports this one before it. If
- * kafkajs was loaded earlier anyway, nothing is replaced (`groupFixInstalled` says which).
+ * first: every module of this project that imports kafkajs's values (type-only imports load
+ * nothing) imports this one before it. If kafkajs was loaded earlier anyway, nothing is
+ * replaced (`groupFixInstalled` says which).
  */
 const FOR_VERSION = '2.2.4';
 const GROUP_MODULE = 'kafkajs/src/producer/groupMessagesPerPartition.js';

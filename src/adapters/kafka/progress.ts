@@ -1,4 +1,3 @@
-import './group-fix.ts'; // before kafkajs (see group-fix.ts)
 import type { Admin } from 'kafkajs';
 import type { Logger } from '../../runtime/logger.ts';
 import { kafkaClient } from './client.ts';

@@ -1,4 +1,3 @@
-import './group-fix.ts'; // before kafkajs (see group-fix.ts)
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { ActorHost } from '../../runtime/host.ts';
 import type { Logger } from '../../runtime/logger.ts';
