@@ -11,6 +11,9 @@
  * arrival − the event's scheduled send time: an upper bound of "visible", which includes the
  * tail's delivery and one lookup round trip; polling every sampled event blindly would cost the
  * API far more requests for the same resolution.
+ *
+ * Before the warm-up a backfill of older events puts the pipeline in its steady state, so that
+ * final windows close during the measurement as they do in production (see backfill).
  */
 import { generateTraffic, generatorOptions } from '../src/generator/generate.ts';
 import type { GeneratedEvent } from '../src/generator/types.ts';
@@ -19,6 +22,7 @@ import { IngestClient } from '../src/cli/ingest-client.ts';
 import { type LatencySummary, LookupClient, openLoop, summarize } from './pipeline-http.ts';
 import { type CpuReport, cpuSample, microsPerEvent, stackPids } from './pipeline-machine.ts';
 import { freePort, httpOk, waitFor } from './processes.ts';
+import { TopicBase } from '../src/provision/topics.ts';
 import { ScoreFollower } from './pipeline-score-follower.ts';
 import type { BenchWorld } from './pipeline-world.ts';
 
@@ -33,6 +37,21 @@ export interface LatencyOptions {
   readonly seed: string;
   readonly concurrency: number;
   readonly execArgv: readonly string[];
+  /** Events of the backfill (0: none), sent before the warm-up (see backfill). */
+  readonly historyEvents: number;
+  /** Event-time span of the backfill, ending a minute before it is sent. */
+  readonly historyMinutes: number;
+}
+
+/** The backfill that puts the pipeline in its steady state before the measurement. */
+export interface HistoryResult {
+  readonly events: number;
+  readonly accepted: number;
+  readonly eventTimeMinutes: number;
+  /** From the first backfill send until all of it was scored and in Cassandra. */
+  readonly seconds: number;
+  /** Final windows emitted on merchant.windows between the first measured send and the end of the drain. */
+  readonly windowsClosedWhileMeasuring: number;
 }
 
 export interface LatencyResult {
@@ -60,6 +79,22 @@ export interface LatencyResult {
   /** CPU per event from the first measured send until every sampled score was visible, per process. */
   readonly cpuMicrosPerEvent: Record<string, number>;
   readonly workerConcurrency: number;
+  readonly history: HistoryResult;
+  /** Visibility per `sliceSeconds` of scheduled send time, in order: where in the run the tail is. */
+  readonly visibleBySlice: readonly (LatencySummary & { readonly fromSeconds: number })[];
+  readonly sliceSeconds: number;
+}
+
+const SLICE_SECONDS = 5;
+
+/** Samples grouped by scheduled send time into slices from `start`. */
+function bySlice(timeline: readonly [number, number][], start: number): (LatencySummary & { fromSeconds: number })[] {
+  const slices: number[][] = [];
+  for (const [scheduled, latency] of timeline) {
+    const i = Math.max(0, Math.floor((scheduled - start) / (SLICE_SECONDS * 1000)));
+    (slices[i] ??= []).push(latency);
+  }
+  return Array.from(slices, (values, i) => ({ fromSeconds: i * SLICE_SECONDS, ...summarize(values ?? []) }));
 }
 
 export interface LatencyRun {
@@ -131,6 +166,42 @@ class Sender {
   }
 }
 
+/**
+ * The steady state a long-running pipeline is in, which a short run starting from empty state
+ * is not: merchant states holding panes for the whole allowed lateness, users with a history,
+ * and final windows closing every minute. With event times at the send times and 20 minutes of
+ * lateness, a run from empty state closes no window at all, and in production a merchant
+ * worker closes a window per merchant, status and minute (each a Cassandra row and a
+ * merchant.windows record, in the commit that passes the watermark).
+ *
+ * So the events are first sent through the API with event times spread evenly over the
+ * `minutes` before now − 1 min, in time order. The warm-up then moves every watermark to about
+ * its own time − lateness, closing the oldest backfilled windows; the windows ending in the
+ * next minute of event time close while the measurement runs.
+ */
+async function backfill(ingest: IngestClient, events: readonly GeneratedEvent[], minutes: number): Promise<number> {
+  const end = Date.now() - 60_000;
+  const start = end - minutes * 60_000;
+  const step = (end - start) / Math.max(1, events.length);
+  const batch = 500;
+  let accepted = 0;
+  // One request at a time: each partition then receives the backfill in event-time order.
+  for (let from = 0; from < events.length; from += batch) {
+    const body = events.slice(from, from + batch).map((e, j) => JSON.stringify({ ...e, ts_ms: Math.floor(start + (from + j) * step) })).join('\n');
+    // A broker that just started refuses the API's first produce requests (503) for a moment.
+    let res = await ingest.postBatch(body);
+    for (let retry = 0; res.status === 503 && retry < 60; retry += 1) {
+      await new Promise((r) => setTimeout(r, 500));
+      res = await ingest.postBatch(body);
+    }
+    if (res.status !== 202) throw new Error(`backfill: the API answered ${res.status} to a batch`);
+    accepted += Math.min(batch, events.length - from);
+  }
+  return accepted;
+}
+
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+
 /** Waits (bounded) until every sampled score is visible; reports progress every 10 s. */
 async function drain(follower: ScoreFollower, timeoutMs: number, say: (line: string) => void): Promise<number> {
   const started = performance.now();
@@ -157,13 +228,27 @@ export async function runLatency(world: BenchWorld, options: LatencyOptions, log
   const baseUrl = `http://127.0.0.1:${port}`;
   const warmupCount = Math.round(options.rate * options.warmupSeconds);
   const count = Math.round(options.rate * options.seconds);
-  const events = trafficEvents(options.seed, warmupCount + count + SENTINELS);
+  // One population for the backfill and the live events: the merchants and users measured are
+  // those whose state the backfill built.
+  const all = trafficEvents(options.seed, options.historyEvents + warmupCount + count + SENTINELS);
+  const history = all.slice(0, options.historyEvents);
+  const events = all.slice(options.historyEvents);
   await waitFor('api ready', () => httpOk(`${baseUrl}/readyz`), 60_000);
   const ingest = new IngestClient({ baseUrl, apiKey: key, maxSockets: 1024 });
   const lookup = new LookupClient(baseUrl, key);
   const follower = new ScoreFollower(world, lookup, logger, (options.warmupSeconds + options.seconds) * 1000 + options.drainTimeoutMs + 300_000);
   const sender = new Sender(events, ingest, follower, options);
 
+  let historyAccepted = 0;
+  let historySeconds = 0;
+  if (history.length > 0) {
+    say(`  backfill: ${history.length.toLocaleString('en')} events over ${options.historyMinutes} min of event time, then until all are scored`);
+    const t0 = performance.now();
+    historyAccepted = await backfill(ingest, history, options.historyMinutes);
+    await world.waitScored(await world.highs('merchant'), 600_000);
+    await waitFor('score tail caught up with the backfill', async () => follower.scoresSeen >= historyAccepted, 60_000, 50);
+    historySeconds = (performance.now() - t0) / 1000;
+  }
   say(`  warm-up: ${warmupCount.toLocaleString('en')} events at ${options.rate}/s, then until all are scored`);
   await sender.run(0, warmupCount, false);
   await world.waitScored(await world.highs('merchant'), 180_000);
@@ -171,17 +256,20 @@ export async function runLatency(world: BenchWorld, options: LatencyOptions, log
   // requests can fail (503, nothing accepted) until its idempotent producer is initialised.
   const warmupAccepted = sender.accepted;
   if (warmupAccepted < warmupCount) say(`  warm-up: ${(warmupCount - warmupAccepted).toLocaleString('en')} events refused by the API (503), not awaited`);
-  await waitFor('score tail caught up', async () => follower.scoresSeen >= warmupAccepted, 60_000, 50);
+  await waitFor('score tail caught up', async () => follower.scoresSeen >= historyAccepted + warmupAccepted, 60_000, 50);
   sender.errors = 0;
 
   say(`  measuring: ${count.toLocaleString('en')} events at ${options.rate}/s in batches of ${options.batch}, every ${options.sampleEvery}th followed to visibility`);
   const cpu = cpuSample({
     api: api.pid, 'worker-merchant': workers.merchant.pid, 'worker-user': workers.user.pid, 'worker-history': workers.history.pid, ...stackPids(),
   });
+  const windowsBefore = sum(await world.topicHighs(TopicBase.merchantWindows));
+  const measuredFrom = performance.now();
   const loop = await sender.run(warmupCount, count, true);
   // A pipeline that fell behind is waited for (bounded): the latest samples are the slowest.
   const drainSeconds = await drain(follower, options.drainTimeoutMs, say);
   const cpuReport = cpu.stop();
+  const windowsClosed = sum(await world.topicHighs(TopicBase.merchantWindows)) - windowsBefore;
   const missing = follower.giveUp();
   await follower.close((n) => sender.nudge(n));
   ingest.close();
@@ -193,6 +281,11 @@ export async function runLatency(world: BenchWorld, options: LatencyOptions, log
     drainSeconds: Math.round(drainSeconds * 100) / 100, visible: summarize(follower.visible), emitted: summarize(follower.emitted),
     ingest: summarize(sender.ingestLatency), lookupRetries: follower.lookupRetries, maxDispatchLagMs: Math.round(loop.maxDispatchLagMs * 100) / 100,
     cpu: cpuReport, cpuMicrosPerEvent: microsPerEvent(cpuReport, count), workerConcurrency: options.concurrency,
+    visibleBySlice: bySlice(follower.timeline, measuredFrom), sliceSeconds: SLICE_SECONDS,
+    history: {
+      events: history.length, accepted: historyAccepted, eventTimeMinutes: options.historyMinutes,
+      seconds: Math.round(historySeconds * 100) / 100, windowsClosedWhileMeasuring: windowsClosed,
+    },
   };
   return { result, latestByUser: follower.latestByUser };
 }

@@ -76,6 +76,10 @@ function rows(r: PipelineBenchReport): [string, string][] {
     out.push(
       ['ingest → score visible', `p50 ${v.p50Ms} ms, p90 ${v.p90Ms} ms, **p99 ${v.p99Ms} ms**, max ${v.maxMs} ms over ${fmt(v.count)} sampled events — target p99 ≤ ${TARGETS.scoreLatencyP99Ms}: ${mark(r.targetsMet.scoreLatency)}`],
       ['latency load', `${fmt(latency.achievedEventsPerSecond)}/${fmt(latency.targetEventsPerSecond)} events/s open loop (sender up to ${fmt(latency.maxDispatchLagMs)} ms behind schedule), ${fmt(latency.events)} events in batches of ${latency.batch}; every ${Math.round(latency.events / Math.max(1, latency.sampled))}th followed; last sampled score visible ${latency.drainSeconds} s after the last send; ${latency.missing} never visible (counted with the time waited), ${latency.ingestErrors} ingest errors`],
+      ['latency state', latency.history.events > 0
+        ? `backfill of ${fmt(latency.history.accepted)} events over ${latency.history.eventTimeMinutes} min of event time before the warm-up (sent and scored in ${latency.history.seconds} s); ${fmt(latency.history.windowsClosedWhileMeasuring)} final windows closed while measuring`
+        : `no backfill: ${fmt(latency.history.windowsClosedWhileMeasuring)} final windows closed while measuring`],
+      ['latency over the run', `p99 per ${latency.sliceSeconds} s of send time: ${latency.visibleBySlice.map((x) => fmt(x.p99Ms)).join(' ')} ms`],
       ['latency parts', `score on risk.scores p50 ${latency.emitted.p50Ms} / p99 ${latency.emitted.p99Ms} ms; ingest 202 p50 ${latency.ingest.p50Ms} / p99 ${latency.ingest.p99Ms} ms; ${fmt(latency.lookupRetries)} lookups answered 404 first`],
       ['latency CPU (cores)', cpuLine(latency.cpu)],
       ['latency CPU per event', perEventLine(latency.cpuMicrosPerEvent)],

@@ -22,6 +22,8 @@ export class ScoreFollower {
   readonly #awaited = new Map<string, number>();
   /** Scheduled send → 200 from the lookup. */
   readonly visible: number[] = [];
+  /** The same, with the scheduled send time (performance.now() base) of each sample. */
+  readonly timeline: [number, number][] = [];
   /** Scheduled send → the score record seen on risk.scores. */
   readonly emitted: number[] = [];
   readonly latestByUser = new Map<string, string>();
@@ -87,6 +89,7 @@ export class ScoreFollower {
       const res = await this.#lookup.get(`/v1/scores/${eventId}`).catch(() => ({ status: 0 }));
       if (res.status === 200) {
         this.visible.push(performance.now() - scheduled);
+        this.timeline.push([scheduled, performance.now() - scheduled]);
         return;
       }
       this.lookupRetries += 1;
@@ -101,7 +104,10 @@ export class ScoreFollower {
   giveUp(): number {
     const now = performance.now();
     const missing = this.#awaited.size;
-    for (const scheduled of this.#awaited.values()) this.visible.push(now - scheduled);
+    for (const scheduled of this.#awaited.values()) {
+      this.visible.push(now - scheduled);
+      this.timeline.push([scheduled, now - scheduled]);
+    }
     this.#awaited.clear();
     return missing;
   }
