@@ -100,3 +100,18 @@ export function summarize(values: readonly number[]): LatencySummary {
     p999Ms: round(percentile(sorted, 99.9)), maxMs: round(sorted.at(-1) ?? Number.NaN), meanMs: round(sorted.length ? sum / sorted.length : Number.NaN),
   };
 }
+
+/**
+ * Samples (`[at, latency]`) summarised per `sliceMs` of `at` from `start`, every slice up to the
+ * last sample's listed (an empty one has count 0 and NaN times); samples before `start` count
+ * in the first.
+ */
+export function summarizeBySlice(samples: readonly (readonly [number, number])[], start: number, sliceMs: number): (LatencySummary & { fromSeconds: number })[] {
+  const slices: number[][] = [];
+  for (const [at, latency] of samples) {
+    const i = Math.max(0, Math.floor((at - start) / sliceMs));
+    for (let j = slices.length; j <= i; j += 1) slices.push([]);
+    (slices[i] as number[]).push(latency);
+  }
+  return slices.map((values, i) => ({ fromSeconds: (i * sliceMs) / 1000, ...summarize(values) }));
+}

@@ -19,7 +19,7 @@ import { generateTraffic, generatorOptions } from '../src/generator/generate.ts'
 import type { GeneratedEvent } from '../src/generator/types.ts';
 import type { Logger } from '../src/runtime/logger.ts';
 import { IngestClient } from '../src/cli/ingest-client.ts';
-import { type LatencySummary, LookupClient, openLoop, summarize } from './pipeline-http.ts';
+import { type LatencySummary, LookupClient, openLoop, summarize, summarizeBySlice } from './pipeline-http.ts';
 import { type CpuReport, cpuSample, microsPerEvent, stackPids } from './pipeline-machine.ts';
 import { freePort, httpOk, waitFor } from './processes.ts';
 import { TopicBase } from '../src/provision/topics.ts';
@@ -86,16 +86,6 @@ export interface LatencyResult {
 }
 
 const SLICE_SECONDS = 5;
-
-/** Samples grouped by scheduled send time into slices from `start`. */
-function bySlice(timeline: readonly [number, number][], start: number): (LatencySummary & { fromSeconds: number })[] {
-  const slices: number[][] = [];
-  for (const [scheduled, latency] of timeline) {
-    const i = Math.max(0, Math.floor((scheduled - start) / (SLICE_SECONDS * 1000)));
-    (slices[i] ??= []).push(latency);
-  }
-  return Array.from(slices, (values, i) => ({ fromSeconds: i * SLICE_SECONDS, ...summarize(values ?? []) }));
-}
 
 export interface LatencyRun {
   readonly result: LatencyResult;
@@ -281,7 +271,7 @@ export async function runLatency(world: BenchWorld, options: LatencyOptions, log
     drainSeconds: Math.round(drainSeconds * 100) / 100, visible: summarize(follower.visible), emitted: summarize(follower.emitted),
     ingest: summarize(sender.ingestLatency), lookupRetries: follower.lookupRetries, maxDispatchLagMs: Math.round(loop.maxDispatchLagMs * 100) / 100,
     cpu: cpuReport, cpuMicrosPerEvent: microsPerEvent(cpuReport, count), workerConcurrency: options.concurrency,
-    visibleBySlice: bySlice(follower.timeline, measuredFrom), sliceSeconds: SLICE_SECONDS,
+    visibleBySlice: summarizeBySlice(follower.timeline, measuredFrom, SLICE_SECONDS * 1000), sliceSeconds: SLICE_SECONDS,
     history: {
       events: history.length, accepted: historyAccepted, eventTimeMinutes: options.historyMinutes,
       seconds: Math.round(historySeconds * 100) / 100, windowsClosedWhileMeasuring: windowsClosed,

@@ -83,12 +83,15 @@ const runtime = z.strictObject({
    * Committed batches per partition whose effects may still be draining while the next batches
    * are processed; beyond it the partition waits (backpressure). 2 overlaps a batch's Kafka
    * emits and Cassandra upserts with the next batch's work; 0 drains each batch before the next.
+   * While a drain is failing (a sink down) only maxUndrainedEffects applies (partition-task.ts).
    */
   maxUndrainedCommits: z.number().int().min(0).default(2),
   /**
    * ... and at most this many effects in those commits, per partition: a slice of sparse
    * history emits several windows per record, and undrained entries counted only by commits
-   * took a merchant worker past its heap cap with 5,000-record slices.
+   * took a merchant worker past its heap cap with 5,000-record slices. It is also how much a
+   * partition commits while a sink is down before it waits: about an hour of a merchant
+   * partition's window closes at 5,000 events/s.
    */
   maxUndrainedEffects: z.number().int().min(1).default(20_000),
   /**

@@ -31,10 +31,11 @@ export interface OutboxDrainDeps {
  * store's outbox until acknowledged, so a crash, a failed round or a discarded task loses
  * nothing: the next claim returns the same entries and drains them again (sinks are idempotent).
  *
- * A failed round is retried in place with a backoff (same entries, same order) until it
- * succeeds or the drain is stopped; `failure` exposes the last error so the caller can give the
- * partition up rather than pile more commits on a broken sink. A refused acknowledgement means
- * another owner claimed the partition: the drain stops for good (`fenced`).
+ * A failed round is retried in place with a backoff (same entries, and every entry queued since,
+ * in order) until it succeeds or the drain is stopped; `failure` exposes the last error, so the
+ * caller can bound how much it commits on a broken sink (partition-task.ts, settle). A refused
+ * acknowledgement means another owner claimed the partition: the drain stops for good
+ * (`fenced`).
  */
 export class OutboxDrain {
   readonly #deps: OutboxDrainDeps;
@@ -73,6 +74,20 @@ export class OutboxDrain {
 
   get fenced(): boolean {
     return this.#fenced;
+  }
+
+  /** Stopped (the task is discarded, or fenced): no round will start again. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /**
+   * Resolves at the next change: a round performed or failed, the drain stopped or fenced (at
+   * once when nothing is running).
+   */
+  changed(): Promise<void> {
+    if (this.#loop === null || this.#stopped) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
   /** The error of the last round if it failed and has not been retried successfully since. */

@@ -90,7 +90,10 @@ export class PartitionTask<M> {
         sink: deps.sink,
         ack: (upto) => deps.store.ackOutbox(ref, this.#epoch, upto),
         onDrained: (entries, seconds) => this.#recordDrain(entries, seconds),
-        onFailure: (err, attempt) => deps.logger.warn({ err, partition: ref.partition, attempt }, 'outbox drain failed; retrying'),
+        onFailure: (err, attempt) => {
+          deps.metrics.drainFailures.inc({ pipeline: deps.pipeline.name });
+          deps.logger.warn({ err, partition: ref.partition, attempt }, 'outbox drain failed; retrying');
+        },
         ackIntervalMs: deps.settings.outboxAckIntervalMs ?? 0,
       },
       claim.outbox,
@@ -334,26 +337,41 @@ export class PartitionTask<M> {
 
   /**
    * Waits until at most `maxUndrainedCommits` commits (and `maxUndrainedEffects` effects) are
-   * undrained. False when the partition was fenced (an acknowledgement was refused); throws the
-   * drain's error while it is failing, so the host discards this task (the next claim re-reads
-   * the outbox and drains it again).
+   * undrained. False when the partition was fenced (an acknowledgement was refused).
+   *
+   * While the drain is failing (a sink is down: Cassandra for the merchant's windows), the
+   * partition goes on until its undrained effects reach `maxUndrainedEffects`, whatever the
+   * number of commits, and only then waits, while the drain retries. A sink that is down then
+   * holds back the outputs queued in the outbox, not the input: the before-commit emits (the
+   * re-keyed events every score comes from) keep flowing, and the windows land when the sink is
+   * back. Giving the partition up instead (as this did before) stopped scoring within a minute of
+   * a Cassandra outage: every merchant partition closes windows every minute. Memory stays
+   * bounded by the effects bound; the entries are in the store's outbox either way.
    */
   async #settle(): Promise<boolean> {
-    const { maxUndrainedCommits = 0, maxUndrainedEffects } = this.#deps.settings;
-    await this.#drain.waitUntilAtMost(maxUndrainedCommits, maxUndrainedEffects);
-    if (this.#drain.fenced) {
-      this.#deps.metrics.fenced.inc({ pipeline: this.#deps.pipeline.name });
-      this.#deps.logger.warn({ partition: this.ref.partition, epoch: this.#epoch }, 'outbox ack refused: partition lost');
-      return false;
+    const { maxUndrainedCommits = 0, maxUndrainedEffects = Number.POSITIVE_INFINITY } = this.#deps.settings;
+    for (;;) {
+      await this.#drain.waitUntilAtMost(maxUndrainedCommits, maxUndrainedEffects);
+      if (this.#drain.fenced) {
+        this.#deps.metrics.fenced.inc({ pipeline: this.#deps.pipeline.name });
+        this.#deps.logger.warn({ partition: this.ref.partition, epoch: this.#epoch }, 'outbox ack refused: partition lost');
+        return false;
+      }
+      const failure = this.#drain.failure;
+      this.#deps.metrics.undrainedEffects.set({ pipeline: this.#deps.pipeline.name, partition: String(this.ref.partition) }, this.#drain.undrainedEffects);
+      if (failure === undefined) return true;
+      // A stopped drain makes no more progress: this task is being discarded.
+      if (this.#drain.stopped) throw failure;
+      if (this.#drain.undrainedEffects <= maxUndrainedEffects) return true;
+      await this.#drain.changed();
     }
-    if (this.#drain.failure !== undefined) throw this.#drain.failure;
-    return true;
   }
 
   /** Waits until every committed effect is performed. False when fenced; throws while failing. */
   async drainPending(): Promise<boolean> {
     await this.#drain.waitUntilAtMost(0);
     await this.#drain.flushAck();
+    if (this.#drain.failure !== undefined && !this.#drain.fenced) throw this.#drain.failure;
     return this.#settle();
   }
 

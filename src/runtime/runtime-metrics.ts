@@ -9,6 +9,8 @@ export interface RuntimeMetrics {
   readonly batchSize: Histogram<'pipeline'>;
   readonly commitSeconds: Histogram<'pipeline'>;
   readonly drainSeconds: Histogram<'pipeline'>;
+  readonly drainFailures: Counter<'pipeline'>;
+  readonly undrainedEffects: Gauge<'pipeline' | 'partition'>;
   readonly stateBytes: Counter<'pipeline'>;
   readonly activeActors: Gauge<'pipeline'>;
   readonly passivatedActors: Counter<'pipeline'>;
@@ -32,6 +34,8 @@ export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
     batchSize: new Histogram({ name: `${p}batch_size`, help: 'Records per partition batch', labelNames: ['pipeline'], buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000], registers }),
     commitSeconds: new Histogram({ name: `${p}commit_seconds`, help: 'Atomic state commit latency', labelNames: ['pipeline'], buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers }),
     drainSeconds: new Histogram({ name: `${p}outbox_drain_seconds`, help: 'Outbox drain latency', labelNames: ['pipeline'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers }),
+    drainFailures: new Counter({ name: `${p}outbox_drain_failures_total`, help: 'Outbox drain rounds that failed (retried with a backoff)', labelNames: ['pipeline'], registers }),
+    undrainedEffects: new Gauge({ name: `${p}outbox_undrained_effects`, help: 'Committed effects not yet performed, per partition (bounded by runtime.maxUndrainedEffects)', labelNames: ['pipeline', 'partition'], registers }),
     stateBytes: new Counter({ name: `${p}state_written_bytes_total`, help: 'Encoded state bytes written', labelNames: ['pipeline'], registers }),
     activeActors: new Gauge({ name: `${p}active_actors`, help: 'Actor states held in memory', labelNames: ['pipeline'], registers }),
     passivatedActors: new Counter({ name: `${p}passivated_actors_total`, help: 'Actor states evicted from memory', labelNames: ['pipeline'], registers }),

@@ -85,6 +85,8 @@ class WatchedStore implements StateStore {
   readonly inner = new MemoryStateStore();
   maxUndrainedAtCommit = 0;
   commitsWhileDraining = 0;
+  /** Successful commits. */
+  commits = 0;
   readonly #lastSeq = new Map<number, number>();
   readonly #acked = new Map<number, number>();
   sink: SlowSink | undefined;
@@ -97,6 +99,7 @@ class WatchedStore implements StateStore {
 
   async commit(batch: CommitBatch): Promise<CommitResult> {
     const result = await this.inner.commit(batch);
+    if (result.ok) this.commits += 1;
     if (result.ok && result.outboxSeq !== null) {
       const p = batch.ref.partition;
       this.#lastSeq.set(p, result.outboxSeq);
@@ -117,12 +120,12 @@ class WatchedStore implements StateStore {
   }
 }
 
-function makeHost(store: StateStore, sink: EffectSink, maxUndrainedCommits = MAX_UNDRAINED, outboxAckIntervalMs = 0) {
+function makeHost(store: StateStore, sink: EffectSink, maxUndrainedCommits = MAX_UNDRAINED, outboxAckIntervalMs = 0, maxUndrainedEffects?: number) {
   return new ActorHost<Msg>({
     pipeline, group: 'g', topic: 'test.input', store, sink, clock: () => 1_800_000_000_000,
     settings: {
       allowedLatenessMs: LATENESS, handlerRetries: 0, maxBatchRecords: 40, idlePartitionMs: 60_000, maxActiveActors: 10_000,
-      maxUndrainedCommits, outboxAckIntervalMs,
+      maxUndrainedCommits, outboxAckIntervalMs, ...(maxUndrainedEffects === undefined ? {} : { maxUndrainedEffects }),
     },
     metrics: createRuntimeMetrics(new Registry()), logger: silentLogger(),
   });
@@ -199,14 +202,15 @@ describe.each([0, 3])('pipelined outbox drain (acknowledgements at most every %i
     const sinkA = new SlowSink();
     const hostA = makeHost(store, sinkA, MAX_UNDRAINED, ackMs);
     await hostA.onAssignment([0, 1, 2]);
-    // First half on host A, with failing performs along the way (the batch fails, the task is
-    // discarded and claimed again, the outbox re-drained)...
+    // First half on host A, with failing performs along the way (the drain retries them in the
+    // background while the partitions go on: no batch fails)...
     const failures = { count: 0 };
     sinkA.failNext = 3;
     await Promise.all(
       [...stream].map(([p, msgs]) => drive(hostA, toRecords(p, msgs).slice(0, Math.floor(msgs.length / 2)), 150, failures)),
     );
-    expect(failures.count).toBeGreaterThan(0);
+    expect(sinkA.failNext).toBe(0);
+    expect(failures.count).toBe(0);
     // ...then A "crashes" without draining (its sink stops taking effects), B takes over.
     sinkA.failNext = Number.POSITIVE_INFINITY;
     const sinkB = new SlowSink();
@@ -227,6 +231,37 @@ describe.each([0, 3])('pipelined outbox drain (acknowledgements at most every %i
       const all = expected.get(p)!;
       expect(firsts).toEqual(all.slice(all.length - firsts.length));
     }
+  });
+
+  it('while a sink fails, goes on past the commit bound up to the effects bound, then waits; all lands in order once it is back', async () => {
+    const stream = makeStream({ ...streamOptions, partitions: 1, events: 2_000 });
+    const records = toRecords(0, stream.get(0)!);
+    const store = new WatchedStore();
+    const sink = new SlowSink();
+    const maxEffects = 200; // ~5 batches of 40 records, one effect each
+    const host = makeHost(store, sink, MAX_UNDRAINED, ackMs, maxEffects);
+    await host.onAssignment([0]);
+    sink.failNext = Number.POSITIVE_INFINITY;
+    let done = false;
+    const failures = { count: 0 };
+    const driving = drive(host, records, 40, failures).then(() => (done = true));
+    // Wait until the partition stops committing (it reached the effects bound).
+    let commits = -1;
+    for (let i = 0; i < 100 && store.commits !== commits; i += 1) {
+      commits = store.commits;
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    expect(done).toBe(false);
+    expect(sink.performed).toEqual([]);
+    // Past the commit bound (the sink held back only its outputs), within the effects bound.
+    expect(store.maxUndrainedAtCommit).toBeGreaterThan(MAX_UNDRAINED + 1);
+    expect(store.maxUndrainedAtCommit).toBeLessThanOrEqual(maxEffects / 30 + 1);
+    expect(store.commits).toBeLessThan(records.length / 40 / 2);
+    sink.failNext = 0;
+    await driving;
+    await host.stop();
+    expect(failures.count).toBe(0);
+    expect(emitsByPartition(sink.performed)).toEqual(expectedEmits(stream));
   });
 
   it('stops a partition whose acknowledgement is refused (fenced by a new owner)', async () => {
