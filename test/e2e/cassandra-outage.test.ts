@@ -4,7 +4,7 @@ import { TopicBase } from '../../src/provision/topics.ts';
 import { killAllWorkers } from '../support/worker-process.ts';
 import { checkRun } from './support/check.ts';
 import { type OracleEvent, partitionPass } from './support/oracle.ts';
-import { type PipelineName, type PipelineWorld, PipelineWorld as World, sleep } from './support/world.ts';
+import { type PipelineName, PipelineWorld, sleep } from './support/world.ts';
 
 const EVENTS = 4_000;
 const LATENESS_MS = 20 * 60_000;
@@ -28,7 +28,7 @@ describe('e2e: a Cassandra outage under the merchant worker', () => {
         duplicateRate: 0.05, outOfOrderRate: 0.1, lateRate: 0.01,
       }),
     );
-    const world = new World(LATENESS_MS);
+    const world = new PipelineWorld(LATENESS_MS);
     let passed = false;
     try {
       await world.setUp();
@@ -48,7 +48,7 @@ describe('e2e: a Cassandra outage under the merchant worker', () => {
       expect([...scored].sort()).toEqual([...accepted].sort());
       const waiting = (await world.durable('merchant')).reduce((n, d) => n + d.outbox, 0);
       expect(waiting).toBeGreaterThan(0);
-      expect(await count(world, 'SELECT merchant_id FROM merchant_windows')).toBe(0);
+      expect(await world.countRows('SELECT merchant_id FROM merchant_windows')).toBe(0);
 
       await cut.stop();
       const restored = world.startWorker('merchant');
@@ -81,10 +81,4 @@ async function waitProcessed(world: PipelineWorld, pipeline: PipelineName, timeo
 
 function distinctIds(records: Map<number, { value: string }[]>): Set<string> {
   return new Set([...records.values()].flat().map((r) => (JSON.parse(r.value) as { event_id: string }).event_id));
-}
-
-async function count(world: PipelineWorld, cql: string): Promise<number> {
-  let n = 0;
-  for await (const _ of world.rows(cql)) n += 1;
-  return n;
 }

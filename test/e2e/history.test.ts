@@ -47,7 +47,7 @@ describe('e2e: scoring without Cassandra, history afterwards', () => {
       const live = await world.liveUserScores([...new Set([...published.values()].map((s) => s.user_id))]);
       expect([...live.values()].every((v) => v !== null)).toBe(true);
       await sleep(1_000); // nothing else writes score rows: the table stays empty
-      expect(await count(world, 'SELECT event_id FROM risk_scores_by_user')).toBe(0);
+      expect(await world.countRows('SELECT event_id FROM risk_scores_by_user')).toBe(0);
 
       const history = world.startWorker('history');
       await history.waitRunning();
@@ -60,16 +60,10 @@ describe('e2e: scoring without Cassandra, history afterwards', () => {
         rows += 1;
       }
       expect(rows).toBe(published.size);
-      expect(await count(world, 'SELECT event_id FROM risk_scores_by_event')).toBe(published.size);
+      expect(await world.countRows('SELECT event_id FROM risk_scores_by_event')).toBe(published.size);
       passed = true;
     } finally {
       await world.tearDown(passed);
     }
   }, 2 * CATCH_UP_MS + 120_000);
 });
-
-async function count(world: PipelineWorld, cql: string): Promise<number> {
-  let n = 0;
-  for await (const _ of world.rows(cql)) n += 1;
-  return n;
-}

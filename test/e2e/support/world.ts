@@ -218,6 +218,13 @@ export class PipelineWorld {
     } while (pageState);
   }
 
+  /** How many rows a query returns (all pages). */
+  async countRows(cql: string): Promise<number> {
+    let n = 0;
+    for await (const _ of this.rows(cql)) n += 1;
+    return n;
+  }
+
   /** Latest live score (JSON) of each user, from Redis. */
   async liveUserScores(users: readonly string[]): Promise<Map<string, string | null>> {
     const out = new Map<string, string | null>();
