@@ -1,5 +1,5 @@
 import type { OutputEffect } from './actor.ts';
-import type { EffectSink } from './sink.ts';
+import { type EffectSink, performedBy, withPerformed } from './sink.ts';
 
 interface Waiting {
   readonly effects: readonly OutputEffect[];
@@ -104,16 +104,24 @@ export class CoalescingSink implements EffectSink {
   }
 
   async #flush(group: readonly Waiting[]): Promise<void> {
+    let done: ReadonlySet<OutputEffect> = new Set();
     if (group.length > 1) {
       try {
         await this.#inner.perform(group.flatMap((w) => w.effects));
         for (const w of group) w.resolve();
         return;
-      } catch {
-        // Isolate the failure: each call alone, below.
+      } catch (err) {
+        // Isolate the failure: each call alone, below, without what the merged call performed.
+        done = performedBy(err);
       }
     }
-    await Promise.all(group.map((w) => this.#inner.perform(w.effects).then(w.resolve, w.reject)));
+    await Promise.all(
+      group.map((w) => {
+        const rest = done.size === 0 ? w.effects : w.effects.filter((e) => !done.has(e));
+        if (rest.length === 0) return w.resolve();
+        return this.#inner.perform(rest).then(w.resolve, (err: unknown) => w.reject(withPerformed(err, w.effects.filter((e) => done.has(e)))));
+      }),
+    );
   }
 
   close(): Promise<void> {

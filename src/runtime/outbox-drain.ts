@@ -1,4 +1,5 @@
-import type { EffectSink } from './sink.ts';
+import type { OutputEffect } from './actor.ts';
+import { type EffectSink, performedBy } from './sink.ts';
 import type { OutboxEntry } from './store.ts';
 import { backoffMs } from './supervisor.ts';
 
@@ -193,9 +194,11 @@ export class OutboxDrain {
         if (this.#fenced) break;
         this.#deps.onDrained?.(round, (performance.now() - started) / 1000);
       } catch (err) {
-        // Put the round back in front, unchanged: the retry performs the same effects in the
-        // same order (repeating some is harmless: sinks are idempotent).
-        this.#queue = round.concat(this.#queue);
+        // Put the round back in front: the retry performs the same effects in the same order
+        // (repeating some is harmless: sinks are idempotent), except those the failed round
+        // did perform (sink.ts, performedBy). An entry left with none stays, for its ack.
+        const performed = performedBy(err);
+        this.#queue = (performed.size === 0 ? round : round.map((entry) => this.#without(entry, performed))).concat(this.#queue);
         this.#inFlight = 0;
         this.#failure = err;
         this.#deps.onFailure?.(err, attempt);
@@ -207,6 +210,12 @@ export class OutboxDrain {
     }
     this.#loop = null;
     this.#wake();
+  }
+
+  #without(entry: OutboxEntry, performed: ReadonlySet<OutputEffect>): OutboxEntry {
+    const effects = entry.effects.filter((e) => !performed.has(e));
+    this.#effects -= entry.effects.length - effects.length;
+    return effects.length === entry.effects.length ? entry : { seq: entry.seq, effects };
   }
 
   #sleep(ms: number): Promise<void> {

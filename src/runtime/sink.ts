@@ -12,6 +12,29 @@ export interface EffectSink {
 }
 
 /**
+ * The effects a failed `perform` did perform (those of the destinations that succeeded), kept
+ * with its error. The outbox drain drops them from its retry, so while one sink is down (say
+ * Cassandra, for minutes) the others do not get the same records again at every backoff, with
+ * the backlog growing under them.
+ */
+const performedByError = new WeakMap<object, ReadonlySet<OutputEffect>>();
+const NONE: ReadonlySet<OutputEffect> = new Set();
+
+/** Records that `effects` were performed before `err` was thrown; returns `err`. */
+export function withPerformed(err: unknown, effects: Iterable<OutputEffect>): unknown {
+  if (typeof err !== 'object' || err === null) return err;
+  const all = new Set(performedBy(err));
+  for (const e of effects) all.add(e);
+  if (all.size > 0) performedByError.set(err, all);
+  return err;
+}
+
+/** What the failed perform that threw `err` did perform (by identity); empty when unknown. */
+export function performedBy(err: unknown): ReadonlySet<OutputEffect> {
+  return (typeof err === 'object' && err !== null && performedByError.get(err)) || NONE;
+}
+
+/**
  * Routes effects: emits to the emit sink, upserts to the sink registered under their name.
  * An upsert for an unknown sink is a programming error in an actor, caught at start-up by
  * `assertSinks` rather than at the first message.
@@ -44,7 +67,16 @@ export class RoutingSink implements EffectSink {
       }
       list.push(e);
     }
-    await Promise.all([...bySink].map(([sink, list]) => sink.perform(list)));
+    const calls = [...bySink];
+    const results = await Promise.allSettled(calls.map(([sink, list]) => sink.perform(list)));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (!failed) return;
+    const performed: OutputEffect[] = [];
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') performed.push(...calls[i]![1]);
+      else performed.push(...performedBy(r.reason));
+    });
+    throw withPerformed(failed.reason, performed);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OutputEffect } from '../../../src/runtime/actor.ts';
 import { CoalescingSink } from '../../../src/runtime/coalescing-sink.ts';
-import { type EffectSink, RoutingSink } from '../../../src/runtime/sink.ts';
+import { type EffectSink, performedBy, RoutingSink } from '../../../src/runtime/sink.ts';
 import { createRng } from '../../../src/analytics/prng.ts';
 
 /** Records every call; calls wait for `release()`; effects whose value is in `poison` make a call fail. */
@@ -126,6 +126,31 @@ describe('CoalescingSink', () => {
   });
 });
 
+describe('CoalescingSink over a partly failing sink', () => {
+  it('retries each call without what the merged call performed, and says what it performed', async () => {
+    const emit = new RecordingSink();
+    let downCalls = 0;
+    const failing: EffectSink = {
+      perform: async () => {
+        downCalls += 1;
+        throw new Error('down');
+      },
+      close: async () => undefined,
+    };
+    const sink = new CoalescingSink(new RoutingSink(emit, new Map<string, EffectSink>([['rows', failing]])));
+    const a: OutputEffect[] = [...emits('a', 2), { type: 'upsert', sink: 'rows', row: { n: 1 } }];
+    const b: OutputEffect[] = emits('b', 2);
+    const [ra, rb] = await Promise.allSettled([sink.perform(a), sink.perform(b)]);
+    // b's effects all went out in the merged call: b succeeds without a second send.
+    expect(rb.status).toBe('fulfilled');
+    expect(ra.status).toBe('rejected');
+    // Every emit was sent exactly once; a's retry carried only its upsert.
+    expect(emit.performed.map((e) => (e.type === 'emit' ? e.value : ''))).toEqual(['a:0', 'a:1', 'b:0', 'b:1']);
+    expect(downCalls).toBe(2);
+    expect(new Set(performedBy((ra as PromiseRejectedResult).reason))).toEqual(new Set([a[0], a[1]]));
+  });
+});
+
 describe('RoutingSink', () => {
   it('sends one call per distinct sink, with upserts of several names served by one sink together', async () => {
     const emit = new RecordingSink();
@@ -144,6 +169,23 @@ describe('RoutingSink', () => {
     expect(tables.calls[0]!.map((e) => (e.type === 'upsert' ? (e.row as { n: number }).n : 0))).toEqual([1, 2, 4]);
     expect(live.calls).toEqual([[effects[3]]]);
     expect(emit.calls).toEqual([[effects[1]]]);
+  });
+
+  it('a failure names what the sinks that succeeded performed, so a retry can leave it out', async () => {
+    const emit = new RecordingSink();
+    const tables = new RecordingSink();
+    const down: EffectSink = { perform: async () => Promise.reject(new Error('cassandra down')), close: async () => undefined };
+    const routing = new RoutingSink(emit, new Map<string, EffectSink>([['by_user', down], ['live', tables]]));
+    const effects: OutputEffect[] = [
+      { type: 'emit', topic: 't', key: 'k', value: 'v1' },
+      { type: 'upsert', sink: 'by_user', row: { n: 1 } },
+      { type: 'upsert', sink: 'live', row: { n: 2 } },
+      { type: 'emit', topic: 't', key: 'k', value: 'v2' },
+    ];
+    const err = await routing.perform(effects).then(() => undefined, (e: unknown) => e);
+    expect((err as Error).message).toBe('cassandra down');
+    expect(new Set(performedBy(err))).toEqual(new Set([effects[0], effects[2], effects[3]]));
+    expect(performedBy(new Error('unrelated')).size).toBe(0);
   });
 
   it('rejects an upsert to an unregistered sink before performing anything', async () => {

@@ -5,7 +5,7 @@ import { type ActorType, erase, jsonCodec, type OutputEffect, type Pipeline } fr
 import { ActorHost } from '../../../src/runtime/host.ts';
 import { silentLogger } from '../../../src/runtime/logger.ts';
 import { createRuntimeMetrics } from '../../../src/runtime/runtime-metrics.ts';
-import type { EffectSink } from '../../../src/runtime/sink.ts';
+import { type EffectSink, RoutingSink } from '../../../src/runtime/sink.ts';
 import type { InputRecord } from '../../../src/runtime/source.ts';
 import type { CommitBatch, CommitResult, StateStore } from '../../../src/runtime/store.ts';
 import { decodeMsg, type Msg, prng } from '../../support/counting-actor.ts';
@@ -31,11 +31,28 @@ const echoActor: ActorType<{ n: number }, Msg> = {
   }),
 };
 
+/** The echo actor that also upserts each value to the `rows` sink. */
+const rowsActor: ActorType<{ n: number }, Msg> = {
+  ...echoActor,
+  handle: (state, m, ctx) => {
+    const value = `${m.k}:${state.n + 1}`;
+    return {
+      state: { n: state.n + 1 },
+      effects: [
+        { type: 'emit', topic: `out.${ctx.partition}`, key: m.k, value },
+        { type: 'upsert', sink: 'rows', row: { p: ctx.partition, v: value } },
+      ],
+    };
+  },
+};
+
 const pipeline: Pipeline<Msg> = {
   name: 'echo',
   input: { topic: 'test.input', decode: decodeMsg, idOf: (m) => m.id, eventTimeOf: (m) => m.ts },
   actors: [erase(echoActor)],
 };
+
+const rowsPipeline: Pipeline<Msg> = { ...pipeline, actors: [erase(rowsActor)] };
 
 /** Oracle: per partition, the values emitted in offset order (first occurrence of an id only). */
 function expectedEmits(stream: Map<number, Msg[]>): Map<number, string[]> {
@@ -120,9 +137,9 @@ class WatchedStore implements StateStore {
   }
 }
 
-function makeHost(store: StateStore, sink: EffectSink, maxUndrainedCommits = MAX_UNDRAINED, outboxAckIntervalMs = 0, maxUndrainedEffects?: number) {
+function makeHost(store: StateStore, sink: EffectSink, maxUndrainedCommits = MAX_UNDRAINED, outboxAckIntervalMs = 0, maxUndrainedEffects?: number, actors = pipeline) {
   return new ActorHost<Msg>({
-    pipeline, group: 'g', topic: 'test.input', store, sink, clock: () => 1_800_000_000_000,
+    pipeline: actors, group: 'g', topic: 'test.input', store, sink, clock: () => 1_800_000_000_000,
     settings: {
       allowedLatenessMs: LATENESS, handlerRetries: 0, maxBatchRecords: 40, idlePartitionMs: 60_000, maxActiveActors: 10_000,
       maxUndrainedCommits, outboxAckIntervalMs, ...(maxUndrainedEffects === undefined ? {} : { maxUndrainedEffects }),
@@ -262,6 +279,25 @@ describe.each([0, 3])('pipelined outbox drain (acknowledgements at most every %i
     await host.stop();
     expect(failures.count).toBe(0);
     expect(emitsByPartition(sink.performed)).toEqual(expectedEmits(stream));
+  });
+
+  it('while one sink fails, the other gets each of its effects once (no repeat at every retry)', async () => {
+    const stream = makeStream({ ...streamOptions, partitions: 2, events: 1_500 });
+    const store = new WatchedStore();
+    const emits = new SlowSink();
+    const rows = new SlowSink();
+    rows.failNext = 3; // ~0.7 s of backoffs, while the partitions go on committing
+    const host = makeHost(store, new RoutingSink(emits, new Map([['rows', rows]])), MAX_UNDRAINED, ackMs, undefined, rowsPipeline);
+    await host.onAssignment([0, 1]);
+    await Promise.all([...stream].map(([p, msgs]) => drive(host, toRecords(p, msgs), 100)));
+    for (let i = 0; i < 200 && rows.performed.length < emits.performed.length; i += 1) await new Promise((r) => setTimeout(r, 20));
+    await host.stop();
+    expect(rows.failNext).toBe(0);
+    const expected = expectedEmits(stream);
+    expect(emitsByPartition(emits.performed)).toEqual(expected); // exactly once each, in order
+    const upserted = new Map<number, string[]>();
+    for (const e of rows.performed) if (e.type === 'upsert') upserted.set(e.row.p as number, [...(upserted.get(e.row.p as number) ?? []), e.row.v as string]);
+    for (const [p, values] of expected) expect(firstOccurrences(upserted.get(p) ?? [])).toEqual(values);
   });
 
   it('stops a partition whose acknowledgement is refused (fenced by a new owner)', async () => {
