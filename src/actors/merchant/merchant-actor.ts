@@ -32,12 +32,17 @@ import { merchantStateCodec } from './state-codec.ts';
  * The handler mutates its state in place (the analytics functions validate before mutating);
  * the runtime drops cached states of a partition whenever a batch is not committed.
  *
- * Its outputs go through the outbox, after the commit. Sending them before the commit, like
- * the re-keyer's, was tried: a sparse replay ran 8–10% faster (no window row through Redis),
- * but live, with windows closing every minute (bench:pipeline at 1,000 events/s for 400 s with
- * a 10 s lateness, one interleaved pair), score p99 went from 213–257 to 396–468 ms and CPU
- * from 1,210 to 1,300 µs per event: each commit that closes windows then waits for Cassandra,
- * and the background drain had merged several commits' rows into one call.
+ * Its Kafka records (merchant.windows, merchant.alerts) go out before the commit, in the same
+ * produce call as the re-keyer's (actor.ts, BeforeCommit): a window is a function of the stored
+ * state and the input (once the watermark passed it, every later event of it is late, so how
+ * batches are cut does not change it), and the records are keyed upserts, so a re-run batch
+ * (failed commit, crash, zombie) sends the same records again. Its Cassandra rows
+ * (merchant_windows, merchant_stats) go through the outbox, after the commit. Sending them
+ * before the commit too was tried: a sparse replay ran 8–10% faster (no window row through
+ * Redis), but live, with windows closing every minute (bench:pipeline at 1,000 events/s for
+ * 400 s with a 10 s lateness, one interleaved pair), score p99 went from 213–257 to 396–468 ms
+ * and CPU from 1,210 to 1,300 µs per event: each commit that closes windows then waits for
+ * Cassandra, and the background drain had merged several commits' rows into one call.
  */
 export interface MerchantState {
   readonly windows: WindowState;
@@ -121,7 +126,7 @@ function windowEffects(merchantId: string, row: WindowRow): Effect[] {
   };
   return [
     { type: 'upsert', sink: MERCHANT_WINDOWS_SINK, row: fullRow },
-    { type: 'emit', topic: 'merchant.windows', key: `${merchantId}:${row.window_start}:${row.status}`, value: JSON.stringify(fullRow) },
+    { type: 'emit', topic: 'merchant.windows', key: `${merchantId}:${row.window_start}:${row.status}`, value: JSON.stringify(fullRow), beforeCommit: true },
   ];
 }
 
@@ -131,6 +136,7 @@ function alertEffect(merchantId: string, alert: MerchantAlert): Effect {
     topic: 'merchant.alerts',
     key: `${merchantId}:${alert.type}:${alert.at}`,
     value: JSON.stringify({ merchant_id: merchantId, ...alert }),
+    beforeCommit: true,
   };
 }
 

@@ -93,6 +93,14 @@ describe('merchant pipeline (windows through the actor host)', () => {
       got.set(key, row);
     }
     expect(expected.rows.size).toBeGreaterThan(500);
+    // merchant.windows and merchant.alerts records go out before their commit; the Cassandra
+    // rows (merchant_windows, merchant_stats) through the outbox, after it.
+    const windowRecords = sink.performed.filter((e) => e.type === 'emit' && e.topic === 'merchant.windows');
+    expect(windowRecords.length).toBe(expected.rows.size);
+    for (const e of sink.performed) {
+      if (e.type === 'emit' && e.topic.startsWith('merchant.')) expect(e.beforeCommit, e.topic).toBe(true);
+      if (e.type === 'upsert' && e.sink.startsWith('merchant_')) expect(e.beforeCommit, e.sink).toBeUndefined();
+    }
     expect([...got.keys()].sort()).toEqual([...expected.rows.keys()].sort());
     for (const [key, want] of expected.rows) {
       const row = got.get(key)!;
