@@ -106,3 +106,33 @@ describe('OutboxDrain deferred acknowledgements', () => {
     expect(fenced.fenced).toBe(true);
   });
 });
+
+describe('OutboxDrain timed acknowledgements', () => {
+  it('acknowledges the last round even when its timer fires while an older ack is still in flight', async () => {
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const performed: OutputEffect[] = [];
+    const sink: EffectSink = { perform: async (e) => void performed.push(...e), close: async () => undefined };
+    const acked: number[] = [];
+    let ackDelayMs = 0;
+    const drain = new OutboxDrain({
+      sink,
+      ackIntervalMs: 50,
+      ack: async (seq) => {
+        await sleep(ackDelayMs);
+        acked.push(seq);
+        return true;
+      },
+    });
+    drain.enqueue({ seq: 1, effects: effects(1, 'a') }); // acknowledged at once (first ack)
+    await sleep(5);
+    drain.enqueue({ seq: 2, effects: effects(1, 'b') }); // within 50 ms: left to a timer
+    await sleep(5);
+    ackDelayMs = 120; // the timer's ack (seq 2) is slow...
+    await sleep(60);
+    drain.enqueue({ seq: 3, effects: effects(1, 'c') }); // ...and this round's timer fires while it is in flight
+    await sleep(400);
+    expect(performed).toHaveLength(3);
+    expect(acked.at(-1)).toBe(3);
+    await drain.stop();
+  });
+});
