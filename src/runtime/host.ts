@@ -99,6 +99,9 @@ export class ActorHost<M> {
     this.#lost.clear();
     this.#deps.metrics.rebalances.inc({ pipeline: this.#deps.pipeline.name });
     await Promise.all([...held].map((p) => this.#withLock(p, async () => this.#forget(p))));
+    // A partition that moved to another worker reports from there: its per-partition gauges
+    // here would keep their last values (a watermark frozen in the past) on every dashboard.
+    for (const p of held) if (!next.has(p)) this.#dropPartitionGauges(p);
     await Promise.all([...next].map((p) => this.#withLock(p, () => this.#ensureTask(p))));
   }
 
@@ -200,6 +203,12 @@ export class ActorHost<M> {
   #markLost(partition: number): void {
     this.#lost.add(partition);
     this.#forget(partition);
+  }
+
+  #dropPartitionGauges(partition: number): void {
+    const labels = { pipeline: this.#deps.pipeline.name, partition: String(partition) };
+    const { watermarkMs, eventTimeLagMs, undrainedEffects } = this.#deps.metrics;
+    for (const gauge of [watermarkMs, eventTimeLagMs, undrainedEffects]) gauge.remove(labels);
   }
 
   #forget(partition: number): void {

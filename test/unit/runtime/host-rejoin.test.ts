@@ -11,11 +11,11 @@ import { expectedCounts, makeStream, toRecords } from '../../support/stream.ts';
 
 const LATENESS = 120_000;
 
-function makeHost(store: MemoryStateStore): ActorHost<Msg> {
+function makeHost(store: MemoryStateStore, registry = new Registry()): ActorHost<Msg> {
   return new ActorHost<Msg>({
     pipeline: testPipeline(), group: 'g', topic: 'test.input', store, sink: new MemorySink(), clock: () => 1_800_000_000_000,
     settings: { allowedLatenessMs: LATENESS, handlerRetries: 1, maxBatchRecords: 500, idlePartitionMs: 1_000, maxActiveActors: 1_000 },
-    metrics: createRuntimeMetrics(new Registry()), logger: silentLogger(),
+    metrics: createRuntimeMetrics(registry), logger: silentLogger(),
   });
 }
 
@@ -45,5 +45,21 @@ describe('ActorHost after a rejoin', () => {
     const values = await store.loadStates({ group: 'g', topic: 'test.input', partition: 0 }, ids.map((k) => stateId('counter', k)));
     const counts = new Map(ids.flatMap((k, i) => (values[i] ? [[k, JSON.parse(values[i]!.slice(3)) as CountState] as const] : [])));
     expect(counts).toEqual(expectedCounts(stream, LATENESS).counts);
+  });
+
+  it('drops the per-partition gauges of partitions that moved away, keeps those it still owns', async () => {
+    const stream = makeStream({ seed: 6, events: 400, keys: 20, partitions: 2, duplicateRate: 0, outOfOrderRate: 0, lateRate: 0, lateByMs: 0 });
+    const registry = new Registry();
+    const host = makeHost(new MemoryStateStore(), registry);
+    await host.onAssignment([0, 1]);
+    for (const p of [0, 1]) expect((await host.handleBatch(p, toRecords(p, stream.get(p)!))).kind).toBe('processed');
+    const partitionsOf = async (name: string) =>
+      ((await registry.getSingleMetric(name)?.get())?.values ?? []).map((v) => String(v.labels.partition)).sort();
+    expect(await partitionsOf('riskstream_runtime_watermark_ms')).toEqual(['0', '1']);
+    expect(await partitionsOf('riskstream_runtime_event_time_lag_ms')).toEqual(['0', '1']);
+    await host.onAssignment([1]);
+    expect(await partitionsOf('riskstream_runtime_watermark_ms')).toEqual(['1']);
+    expect(await partitionsOf('riskstream_runtime_event_time_lag_ms')).toEqual(['1']);
+    await host.stop();
   });
 });
