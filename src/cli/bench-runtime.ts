@@ -155,32 +155,23 @@ interface RuntimeRun extends ChildResult {
   readonly redisCpuMicros: number;
 }
 
-async function measureRuntime(ends: Map<number, number>, runs: number, groups: string[], redis: Redis): Promise<RuntimeRun[]> {
+/**
+ * The runtime child `runs` times: with the Redis store (the measurement), or with
+ * NullStateStore (`store: 'none'`, `--ceiling`: the engine without storage, a diagnostic).
+ */
+async function measureRuntime(ends: Map<number, number>, runs: number, groups: string[], redis: Redis, store: 'redis' | 'none' = 'redis'): Promise<RuntimeRun[]> {
   const results: RuntimeRun[] = [];
+  const what = store === 'redis' ? 'runtime (counter actor, Redis state, exactly-once)' : 'engine without storage (diagnostic ceiling)';
   for (let i = 0; i < runs; i += 1) {
-    const group = `bench-runtime-${runId}-${i}`;
+    const group = `bench-${store === 'redis' ? 'runtime' : 'ceiling'}-${runId}-${i}`;
     const keyPrefix = `bench:runtime:${runId}:${i}`;
     groups.push(group);
-    console.log(`runtime (counter actor, Redis state, exactly-once), run ${i + 1}/${runs}...`);
+    console.log(`${what}, run ${i + 1}/${runs}...`);
     const before = await redisCpuMicros(redis);
-    const result = await runChild('runtime', group, ends, { ...process.env, RISKSTREAM_REDIS_KEY_PREFIX: keyPrefix });
+    const result = await runChild('runtime', group, ends, { ...process.env, RISKSTREAM_REDIS_KEY_PREFIX: keyPrefix }, store);
     results.push({ ...result, redisCpuMicros: (await redisCpuMicros(redis)) - before });
     console.log(`  ${Math.round(result.eventsPerSecond).toLocaleString('en')} events/s`);
-    if (!opts['keep-state']) await unlinkByPrefix(redis, keyPrefix);
-  }
-  return results;
-}
-
-/** The runtime child with NullStateStore (`--ceiling`): the engine without storage. */
-async function measureCeiling(ends: Map<number, number>, runs: number, groups: string[]): Promise<ChildResult[]> {
-  const results: ChildResult[] = [];
-  for (let i = 0; i < runs; i += 1) {
-    const group = `bench-ceiling-${runId}-${i}`;
-    groups.push(group);
-    console.log(`engine without storage (diagnostic ceiling), run ${i + 1}/${runs}...`);
-    const result = await runChild('runtime', group, ends, process.env, 'none');
-    console.log(`  ${Math.round(result.eventsPerSecond).toLocaleString('en')} events/s`);
-    results.push(result);
+    if (store === 'redis' && !opts['keep-state']) await unlinkByPrefix(redis, keyPrefix);
   }
   return results;
 }
@@ -196,7 +187,7 @@ async function main(): Promise<void> {
     const raws = await measureRaw(ends, runs, groups);
     const runtimes = await measureRuntime(ends, runs, groups, redis);
     const runtime = median(runtimes);
-    const ceilings = opts.ceiling ? await measureCeiling(ends, runs, groups) : [];
+    const ceilings = opts.ceiling ? await measureRuntime(ends, runs, groups, redis, 'none') : [];
     const report: BenchReport = buildReport({
       topic, partitions: PARTITIONS, events: total, keys, prefillSeconds, raw: median(raws), runtime,
       peakRssMiB: Math.max(...runtimes.map((r) => r.peakRssMiB)),

@@ -4,7 +4,7 @@ import { TopicBase } from '../../src/provision/topics.ts';
 import { killAllWorkers } from '../support/worker-process.ts';
 import { checkRun } from './support/check.ts';
 import { type OracleEvent, partitionPass } from './support/oracle.ts';
-import { type PipelineName, PipelineWorld, sleep } from './support/world.ts';
+import { PipelineWorld } from './support/world.ts';
 
 const EVENTS = 4_000;
 const LATENESS_MS = 20 * 60_000;
@@ -37,7 +37,7 @@ describe('e2e: a Cassandra outage under the merchant worker', () => {
       const user = world.startWorker('user');
       const history = world.startWorker('history');
       await Promise.all([cut.waitRunning(), user.waitRunning(), history.waitRunning()]);
-      await waitProcessed(world, 'merchant', CATCH_UP_MS);
+      await world.waitCaughtUp('merchant', CATCH_UP_MS, false); // its outbox keeps the windows
       await world.waitCaughtUp('user', CATCH_UP_MS);
 
       const accepted = distinctIds(await world.readTopic(TopicBase.eventsByUser));
@@ -73,17 +73,6 @@ describe('e2e: a Cassandra outage under the merchant worker', () => {
     }
   }, 3 * CATCH_UP_MS + 120_000);
 });
-
-/** Every record of the pipeline's input durably processed (its outbox may still hold entries). */
-async function waitProcessed(world: PipelineWorld, pipeline: PipelineName, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const [high, durable] = await Promise.all([world.highWatermarks(pipeline), world.durable(pipeline)]);
-    if (durable.every((d, p) => d.next === high[p])) return;
-    if (Date.now() > deadline) throw new Error(`${pipeline} did not process its input in ${timeoutMs} ms: high ${high}, durable ${JSON.stringify(durable)}; logs in ${world.logDir}`);
-    await sleep(250);
-  }
-}
 
 function distinctIds(records: Map<number, { value: string }[]>): Set<string> {
   return new Set([...records.values()].flat().map((r) => (JSON.parse(r.value) as { event_id: string }).event_id));

@@ -150,15 +150,18 @@ export class PipelineWorld {
     return (await this.durable(pipeline)).reduce((a, d) => a + d.next, 0);
   }
 
-  /** Stored next offset == high watermark on every partition, and every outbox drained. */
-  async caughtUp(pipeline: PipelineName): Promise<boolean> {
+  /**
+   * Stored next offset == high watermark on every partition, and every outbox drained (unless
+   * `outboxDrained` is false: the input processed, effects may still wait in the outbox).
+   */
+  async caughtUp(pipeline: PipelineName, outboxDrained = true): Promise<boolean> {
     const [high, durable] = await Promise.all([this.highWatermarks(pipeline), this.durable(pipeline)]);
-    return durable.every((d, p) => d.next === high[p] && d.outbox === 0);
+    return durable.every((d, p) => d.next === high[p] && (!outboxDrained || d.outbox === 0));
   }
 
-  async waitCaughtUp(pipeline: PipelineName, timeoutMs: number): Promise<void> {
+  async waitCaughtUp(pipeline: PipelineName, timeoutMs: number, outboxDrained = true): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!(await this.caughtUp(pipeline))) {
+    while (!(await this.caughtUp(pipeline, outboxDrained))) {
       if (Date.now() > deadline) {
         const [high, durable] = await Promise.all([this.highWatermarks(pipeline), this.durable(pipeline)]);
         throw new Error(`${pipeline} not caught up in ${timeoutMs} ms: high ${high}, durable ${JSON.stringify(durable)}; logs in ${this.logDir}`);
