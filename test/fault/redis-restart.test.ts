@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareWithOracle, FAULT_LATENESS_MS, faultStream } from '../support/fault-oracle.ts';
 import { FaultFixture, placeStream, sleep } from '../support/kafka-fixture.ts';
-import { killStackRedis, stackRedisPid, startStackRedis } from '../support/stack-redis.ts';
+import { killStackService, stackPid, startStackService } from '../support/stack-service.ts';
 import { killAllWorkers } from '../support/worker-process.ts';
 
 /**
@@ -53,7 +53,7 @@ describe('fault: Redis killed and restarted mid-stream', () => {
           // after the restart could see it).
           await restarted;
           const after = await fixture.progress();
-          notes.push(`redis restarted as ${stackRedisPid()} at progress ${after}`);
+          notes.push(`redis restarted as ${stackPid('redis')} at progress ${after}`);
           expect(after).toBeLessThan(EVENTS);
         }
         await fixture.produce(burst);
@@ -61,10 +61,10 @@ describe('fault: Redis killed and restarted mid-stream', () => {
           await sleep(60); // the workers are busy with this burst
           killed = true;
           const before = await fixture.progress();
-          const pid = await killStackRedis();
+          const pid = await killStackService('redis');
           notes.push(`redis ${pid} killed after burst ${i + 1} at progress ${before}`);
           expect(before).toBeGreaterThan(0);
-          restarted = sleep(OUTAGE_MS).then(startStackRedis);
+          restarted = sleep(OUTAGE_MS).then(() => startStackService('redis'));
         }
         await sleep(800);
       }
@@ -86,7 +86,7 @@ describe('fault: Redis killed and restarted mid-stream', () => {
       passed = true;
     } finally {
       // Never leave the shared Redis down: `up` is a no-op when it runs.
-      if (killed) await (restarted ?? Promise.resolve('')).catch(() => undefined).then(() => startStackRedis());
+      if (killed) await (restarted ?? Promise.resolve('')).catch(() => undefined).then(() => startStackService('redis'));
       const kept = await fixture.tearDown(passed);
       if (kept) console.error(`worker logs kept in ${kept}; ${notes.join('; ')}`);
     }
