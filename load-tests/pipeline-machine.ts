@@ -28,6 +28,16 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/** Peak resident set (VmHWM) of a process in MiB since it started, or NaN when it is gone. */
+function peakRssMiB(pid: number): number {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Whole-machine busy and total CPU seconds (all cores) from /proc/stat. */
 function machineSeconds(): { busy: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
@@ -55,6 +65,11 @@ export interface CpuReport {
   readonly seconds: number;
   /** Cores used on average over the interval, per process (1.0 = one core busy all along). */
   readonly coresByProcess: Record<string, number>;
+  /**
+   * Peak RSS (VmHWM, MiB) of each process since it started, read at the end of the sample: a
+   * worker's figure covers its whole life (warm-up and backfill too), the memory bound it needs.
+   */
+  readonly peakRssMiBByProcess: Record<string, number>;
   /** Cores busy on the whole machine (every process, including other engineers' work). */
   readonly machineCoresBusy: number;
   readonly cores: number;
@@ -77,9 +92,14 @@ export function cpuSample(pids: Record<string, number | undefined>): { stop(): C
         const used = (pid === undefined ? Number.NaN : cpuSeconds(pid)) - (before.get(name) ?? Number.NaN);
         if (Number.isFinite(used)) coresByProcess[name] = round(used / seconds);
       }
+      const peakRssMiBByProcess: Record<string, number> = {};
+      for (const [name, pid] of Object.entries(named)) {
+        const peak = pid === undefined ? Number.NaN : peakRssMiB(pid);
+        if (Number.isFinite(peak)) peakRssMiBByProcess[name] = Math.round(peak * 10) / 10;
+      }
       const machine = machineSeconds();
       return {
-        seconds: round(seconds), coresByProcess, machineCoresBusy: round((machine.busy - machineBefore.busy) / seconds),
+        seconds: round(seconds), coresByProcess, peakRssMiBByProcess, machineCoresBusy: round((machine.busy - machineBefore.busy) / seconds),
         cores: os.cpus().length, loadAvgBefore, loadAvgAfter: loadAverage(),
       };
     },

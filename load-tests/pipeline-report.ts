@@ -39,6 +39,12 @@ function cpuLine(cpu: CpuReport): string {
   return `${parts.join(', ')}; machine ${cpu.machineCoresBusy.toFixed(2)} of ${cpu.cores} cores busy; load ${cpu.loadAvgBefore[0]} → ${cpu.loadAvgAfter[0]}`;
 }
 
+/** Peak RSS of the workers (the processes a container limit applies to), largest first. */
+function peakRssLine(cpu: CpuReport): string {
+  const parts = Object.entries(cpu.peakRssMiBByProcess ?? {}).filter(([name]) => name.startsWith('worker-') || name === 'api');
+  return parts.length === 0 ? 'n/a' : parts.sort((a, b) => b[1] - a[1]).map(([name, mib]) => `${name} ${mib.toFixed(1)}`).join(', ') + ' MiB (VmHWM since start)';
+}
+
 function perEventLine(micros: Record<string, number>): string {
   const parts = Object.entries(micros).filter(([name]) => name !== 'bench').sort((a, b) => b[1] - a[1]);
   const total = parts.reduce((n, [, us]) => n + us, 0);
@@ -69,6 +75,7 @@ function rows(r: PipelineBenchReport): [string, string][] {
       ['replay data density', densityLine(replay)],
       ['replay CPU (cores)', cpuLine(replay.cpu)],
       ['replay CPU per event', perEventLine(replay.cpuMicrosPerEvent)],
+      ['replay peak RSS', peakRssLine(replay.cpu)],
     );
   }
   if (latency) {
@@ -83,6 +90,7 @@ function rows(r: PipelineBenchReport): [string, string][] {
       ['latency parts', `score on risk.scores p50 ${latency.emitted.p50Ms} / p99 ${latency.emitted.p99Ms} ms; ingest 202 p50 ${latency.ingest.p50Ms} / p99 ${latency.ingest.p99Ms} ms; ${fmt(latency.lookupRetries)} lookups answered 404 first`],
       ['latency CPU (cores)', cpuLine(latency.cpu)],
       ['latency CPU per event', perEventLine(latency.cpuMicrosPerEvent)],
+      ['latency peak RSS', peakRssLine(latency.cpu)],
     );
   }
   if (lookup) {
