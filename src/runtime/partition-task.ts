@@ -141,7 +141,7 @@ export class PartitionTask<M> {
     // keeps commit order); with maxUndrainedCommits 0, before any new input is processed.
     if (!(await this.#settle())) return { kind: 'lost' };
     const start = this.#nextOffset;
-    const fresh = start === null ? records : fromOffset(records, offsetNumber(start));
+    const fresh = ascendingFrom(records, start === null ? Number.NEGATIVE_INFINITY : offsetNumber(start));
     const first = fresh[0];
     // Everything below the durable position was applied before: acknowledge it as processed.
     if (!first) return { kind: 'processed', lastOffset: records[records.length - 1]?.offset ?? null };
@@ -426,10 +426,29 @@ function emptyOutput(maxEventTimeMs: number, watermarkMs: number): StepOutput {
  * The records at or after `start`. Records come in offset order, so this is a suffix: usually
  * the whole batch (no copy); a redelivered batch starts inside what was already committed.
  */
-function fromOffset(records: readonly InputRecord[], start: number): readonly InputRecord[] {
-  let i = 0;
-  while (i < records.length && offsetNumber(records[i]!.offset) < start) i += 1;
-  return i === 0 ? records : records.slice(i);
+/**
+ * The records at or above `start` whose offsets ascend: each one past the last taken. A batch
+ * need not ascend: a mailbox may hold records fetched before a consumer restart and, after them,
+ * the same partition fetched again from Kafka's committed offset (which lags the durable one).
+ * Stepping those again would apply old records with the current watermark (late letters for
+ * records already counted) and commit a next offset below the stored one; they are re-fetched
+ * records, already in this batch or below the durable position, so they are dropped.
+ * (Found by test/e2e/kafka-restart.test.ts.)
+ */
+function ascendingFrom(records: readonly InputRecord[], start: number): readonly InputRecord[] {
+  let next = start;
+  let kept: InputRecord[] | undefined;
+  for (let i = 0; i < records.length; i += 1) {
+    const record = records[i]!;
+    const offset = offsetNumber(record.offset);
+    if (offset >= next) {
+      next = offset + 1;
+      kept?.push(record);
+    } else {
+      kept ??= records.slice(0, i);
+    }
+  }
+  return kept ?? records;
 }
 
 function decode<M>(pipeline: Pipeline<M>, record: InputRecord): DecodedItem<M> {

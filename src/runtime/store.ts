@@ -1,4 +1,5 @@
 import type { OutputEffect } from './actor.ts';
+import { ErrorCodes, RiskstreamError } from './errors.ts';
 
 /**
  * The state store port. The runtime talks to this interface; adapters (memory, Redis) implement
@@ -11,6 +12,8 @@ import type { OutputEffect } from './actor.ts';
  *   zombie that lost its partition cannot write.
  * - `commit` refuses a batch whose `fromOffset` is not the stored next offset (a stale replay),
  *   so inputs are never applied twice.
+ * - `commit` throws, before any write, for a batch whose `nextOffset` is below its `fromOffset`
+ *   (`assertForward`): the stored position never moves backwards.
  */
 export interface PartitionRef {
   readonly group: string;
@@ -115,4 +118,18 @@ export function timerId(actorType: string, key: string, tag: string): string {
 export function parseTimerId(id: string): { actorType: string; key: string; tag: string } {
   const [actorType = '', key = '', tag = ''] = id.split('\u0000');
   return { actorType, key, tag };
+}
+
+/**
+ * Throws VALIDATION_FAILED when `batch` would move the stored position backwards. Stores call it
+ * before any I/O: such a batch is a bug of its caller (input records out of offset order), and
+ * committing it would make the partition apply the records between the two offsets again.
+ */
+export function assertForward(batch: Pick<CommitBatch, 'fromOffset' | 'nextOffset'>): void {
+  if (Number(batch.nextOffset) < Number(batch.fromOffset)) {
+    throw new RiskstreamError(
+      ErrorCodes.validationFailed,
+      `commit would move the position backwards: nextOffset ${batch.nextOffset} is below fromOffset ${batch.fromOffset}`,
+    );
+  }
 }

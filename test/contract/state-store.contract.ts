@@ -182,6 +182,22 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StoreU
       expect(await position(store)).toEqual(SEEDED);
     });
 
+    it('throws for a batch whose next offset is below its from offset and changes nothing', async () => {
+      await seed();
+      const { epoch } = await store.claim(REF);
+      const backwards = batch(epoch, '20', '15', {
+        states: [{ id: A, value: 'v1:backwards' }],
+        dedup: [{ id: 'e2', eventTimeMs: 2_000 }],
+        effects: [emit('backwards')],
+      });
+      await expect(store.commit(backwards)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      expect(await observe(store, [A], ['e1', 'e2'])).toEqual({ states: ['v1:1'], seen: [true, false] });
+      expect(await position(store)).toEqual(SEEDED);
+      // An empty step (an idle advance) commits at the same position.
+      const { epoch: again } = await store.claim(REF);
+      expect(await store.commit(batch(again, '20', '20'))).toMatchObject({ ok: true });
+    });
+
     it('refuses a replay of a committed batch (offset_mismatch) without applying it twice', async () => {
       const { epoch } = await store.claim(REF);
       const once = batch(epoch, '0', '100', {

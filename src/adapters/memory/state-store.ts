@@ -1,4 +1,4 @@
-import { MIN_TIME_MS } from '../../runtime/store.ts';
+import { assertForward, MIN_TIME_MS } from '../../runtime/store.ts';
 import type {
   CommitBatch,
   CommitResult,
@@ -82,6 +82,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   async commit(batch: CommitBatch): Promise<CommitResult> {
+    assertForward(batch);
     const data = this.#data(batch.ref);
     if (batch.epoch !== data.epoch) {
       this.fencedCommits += 1;

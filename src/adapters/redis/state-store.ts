@@ -42,7 +42,7 @@
  */
 import { Redis } from 'ioredis';
 import { ErrorCodes, RiskstreamError } from '../../runtime/errors.ts';
-import { MIN_TIME_MS } from '../../runtime/store.ts';
+import { assertForward, MIN_TIME_MS } from '../../runtime/store.ts';
 import type {
   CommitBatch,
   CommitResult,
@@ -157,6 +157,7 @@ export class RedisStateStore implements StateStore {
   async commit(batch: CommitBatch): Promise<CommitResult> {
     const keys = this.#keys(batch.ref);
     // Validation throws before any I/O: a malformed batch is a bug, not a refusal.
+    assertForward(batch);
     const args = encodeCommitArgs(batch);
     const reply = await this.#io('commit', batch.ref, () =>
       this.#scripts.commitBatch(keys.meta, keys.state, keys.dedup, keys.timers, keys.outbox, args),

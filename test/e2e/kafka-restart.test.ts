@@ -1,0 +1,69 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateTraffic, generatorOptions } from '../../src/generator/generate.ts';
+import { killStackService, startStackService } from '../support/stack-service.ts';
+import { killAllWorkers } from '../support/worker-process.ts';
+import { checkRun } from './support/check.ts';
+import { PipelineWorld, sleep } from './support/world.ts';
+
+const EVENTS = 12_000;
+const LATENESS_MS = 20 * 60_000;
+const CATCH_UP_MS = 150_000;
+/** Longer than the 6 s session timeout: the coordinator comes back without the members. */
+const OUTAGE_MS = 8_000;
+
+/**
+ * The whole pipeline through a broker crash: Kafka is killed (kill -9) while the merchant, user
+ * and history workers are busy with a backlog, and started again 8 s later. Every hop goes
+ * through Kafka (the re-keyed stream, risk.scores, merchant.windows, the late DLQ), so produce
+ * calls fail mid-batch as well as fetches: a batch whose records before its commit (the
+ * re-keyer's, the user's scores) could not be sent is re-run, and its repeats are dropped
+ * downstream by event id. Afterwards the run equals the brute-force oracle (windows, user
+ * features, scores, late letters) and no worker exited.
+ */
+describe('e2e: the Kafka broker killed and restarted under the pipeline', () => {
+  afterAll(killAllWorkers);
+
+  it('ends equal to the oracle after a kill -9 and restart of the broker', async () => {
+    const traffic = generateTraffic(
+      generatorOptions({
+        seed: 'e2e-kafka-restart-1', events: EVENTS, periodMs: 2 * 3_600_000, allowedLatenessMs: LATENESS_MS,
+        duplicateRate: 0.05, outOfOrderRate: 0.1, lateRate: 0.01,
+      }),
+    );
+    const world = new PipelineWorld(LATENESS_MS);
+    let passed = false;
+    let killed = false;
+    try {
+      await world.setUp();
+      expect(await world.produce(traffic, 0)).toBe(traffic.emissions.length);
+      const workers = [world.startWorker('merchant'), world.startWorker('user'), world.startWorker('history')];
+      await Promise.all(workers.map((w) => w.waitRunning()));
+      // Kill once the merchant worker is a quarter through: every stage has work in flight.
+      const deadline = Date.now() + CATCH_UP_MS;
+      while ((await world.progress('merchant')) < traffic.emissions.length / 4 && Date.now() < deadline) await sleep(50);
+      const before = await world.progress('merchant');
+      await killStackService('kafka');
+      killed = true;
+      expect(before).toBeGreaterThan(0);
+      expect(before).toBeLessThan(traffic.emissions.length);
+      await sleep(OUTAGE_MS);
+      await startStackService('kafka');
+
+      for (const pipeline of ['merchant', 'user', 'history'] as const) await world.waitCaughtUp(pipeline, CATCH_UP_MS);
+      const check = await checkRun(world);
+      expect(check.mismatches).toEqual({});
+      expect(check.finalWindows).toBeGreaterThan(EVENTS / 2);
+      expect(check.duplicates).toBeGreaterThan(0);
+      expect(check.lateLetters).toBe(check.late);
+      expect(workers.map((w) => w.alive)).toEqual([true, true, true]);
+      const restarts = workers.reduce((n, w) => n + w.count('consumer crashed'), 0);
+      console.log(`[e2e kafka restart] killed at merchant progress ${before} of ${traffic.emissions.length}; ${restarts} consumer restarts; ${check.finalWindows} windows, ${check.accepted} accepted, ${check.rekeyRepeats} re-keyed repeats`);
+      passed = true;
+    } finally {
+      // Never leave the shared broker down: `up` is a no-op when it runs.
+      if (killed) await startStackService('kafka');
+      const kept = await world.tearDown(passed);
+      if (kept) console.error(`worker logs kept in ${kept}`);
+    }
+  }, 4 * CATCH_UP_MS + 120_000);
+});
