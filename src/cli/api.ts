@@ -16,9 +16,12 @@ import { loadConfig } from '../runtime/config.ts';
 import { Lifecycle } from '../runtime/lifecycle.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
+import { applyHeapBudget } from './heap-budget.ts';
 
 const config = loadConfig(process.env);
 const logger = createLogger({ level: config.observability.logLevel, name: 'api' });
+// Before anything connects: applying the budget may re-execute this process (same pid).
+applyHeapBudget(config.api, (message) => logger.warn(message));
 const lifecycle = new Lifecycle(logger);
 lifecycle.installSignalHandlers();
 
