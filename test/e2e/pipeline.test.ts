@@ -11,7 +11,9 @@ import { type PipelineName, PipelineWorld, sleep } from './support/world.ts';
  * high watermark and every outbox is drained; then Cassandra windows and scores, Redis live scores
  * and the late DLQ are compared with a brute-force oracle fed by the records read back from Kafka
  * (see support/oracle.ts and support/check.ts). The second run kills a worker with SIGKILL four
- * times mid-stream (merchant, history, user, merchant), restarting it each time: same assertions.
+ * times mid-stream (merchant, history, user, merchant), restarting it each time; the third scales
+ * the merchant and user pipelines out to two workers and back in (graceful stops) mid-stream, so
+ * workers keep partitions through rebalances with records queued: same assertions.
  *
  * Size: E2E_EVENTS (default 30,000: both runs in about 70 s on the shared 2-core machine);
  * `npm run e2e:pipeline` runs 200,000. E2E_PERIOD_HOURS (default 30) spreads them in event time.
@@ -45,13 +47,26 @@ describe('e2e: payments pipeline on the real stack', () => {
   it('the same after 4 kill -9 of a worker mid-run (merchant, history, user, merchant), each restarted', async () => {
     // The history writer is killed before the user worker: while scores still arrive, not
     // while it waits for a restarted user worker.
-    const kills: KillPlan[] = [
+    const kills: Change[] = [
       { pipeline: 'merchant', atShare: 0.25 },
       { pipeline: 'history', atShare: 0.1 },
       { pipeline: 'user', atShare: 0.15 },
       { pipeline: 'merchant', atShare: 0.6 },
     ];
     expectExact(await run(traffic, kills), traffic);
+  }, TEST_TIMEOUT_MS);
+
+  it('the same when the merchant and user pipelines scale out to two workers and back in mid-run', async () => {
+    // Horizontal scaling of the domain pipelines: partitions move between live workers (each
+    // new owner claims, fences the old one and resumes from the stored position) while the
+    // workers that keep some hold records queued through the rebalance.
+    const changes: Change[] = [
+      { pipeline: 'merchant', atShare: 0.15, action: 'add' },
+      { pipeline: 'user', atShare: 0.1, action: 'add' },
+      { pipeline: 'merchant', atShare: 0.45, action: 'remove' },
+      { pipeline: 'user', atShare: 0.4, action: 'remove' },
+    ];
+    expectExact(await run(traffic, changes), traffic);
   }, TEST_TIMEOUT_MS);
 });
 
@@ -71,65 +86,71 @@ function expectExact(check: RunCheck, traffic: GeneratedTraffic): void {
 }
 
 /**
- * A kill -9 once the victim durably processed `atShare` of its input (the merchant's is every
- * emission; the user's and the history writer's, the accepted events, ≈ EVENTS). The user worker
- * trails the merchant worker and the history writer the user worker, so a kill's share must not
- * exceed the previous upstream kill's (it is reached even while the upstream worker is down).
+ * A change once the pipeline durably processed `atShare` of its input (the merchant's is every
+ * emission; the user's and the history writer's, the accepted events, ≈ EVENTS): `kill` (the
+ * default) kill -9s its oldest worker and starts another, `add` starts one more, `remove` stops
+ * its oldest worker gracefully (SIGTERM). The user worker trails the merchant worker and the
+ * history writer the user worker, so a change's share must not exceed the previous upstream
+ * change's (it is reached even while the upstream worker is down).
  */
-interface KillPlan {
+interface Change {
   readonly pipeline: PipelineName;
   readonly atShare: number;
+  readonly action?: 'kill' | 'add' | 'remove';
 }
 
-interface Kill {
+interface Done {
   readonly pipeline: PipelineName;
+  readonly action: string;
   readonly progress: number;
 }
 
-async function run(generated: GeneratedTraffic, kills: readonly KillPlan[]): Promise<RunCheck> {
+async function run(generated: GeneratedTraffic, changes: readonly Change[]): Promise<RunCheck> {
   const started = Date.now();
   const world = new PipelineWorld(LATENESS_MS);
-  const done: Kill[] = [];
+  const done: Done[] = [];
   let passed = false;
   try {
     await world.setUp();
     // The whole input is a backlog when the workers start (a replay): the hardest case for
     // the user worker, whose input interleaves merchant partitions hours apart in event time.
     expect(await world.produce(generated, 0)).toBe(generated.emissions.length);
-    // With kills, commits of ≤ 1,000 records per partition make durable progress fine-grained
-    // enough to land each kill mid-stream.
-    const env: Record<string, string> = kills.length > 0 ? { RISKSTREAM_RUNTIME_MAILBOX_CAPACITY: '1000' } : {};
-    const workers: Record<PipelineName, WorkerProcess> = {
-      merchant: world.startWorker('merchant', env), user: world.startWorker('user', env), history: world.startWorker('history', env),
+    // With changes, commits of ≤ 1,000 records per partition make durable progress fine-grained
+    // enough to land each change mid-stream.
+    const env: Record<string, string> = changes.length > 0 ? { RISKSTREAM_RUNTIME_MAILBOX_CAPACITY: '1000' } : {};
+    const workers: Record<PipelineName, WorkerProcess[]> = {
+      merchant: [world.startWorker('merchant', env)], user: [world.startWorker('user', env)], history: [world.startWorker('history', env)],
     };
-    await Promise.all(Object.values(workers).map((w) => w.waitRunning()));
+    const all = () => Object.values(workers).flat();
+    await Promise.all(all().map((w) => w.waitRunning()));
     const workersUp = Date.now();
-    for (const { pipeline, atShare } of kills) {
+    for (const { pipeline, atShare, action = 'kill' } of changes) {
       const target = Math.round(atShare * (pipeline === 'merchant' ? generated.emissions.length : EVENTS));
       await waitForProgress(world, pipeline, workers[pipeline], target);
       const progress = await world.progress(pipeline);
-      await workers[pipeline].kill9();
-      done.push({ pipeline, progress });
-      // Not waiting for the restart: its join waits out the dead member's session (6 s), while
-      // the other pipeline's worker keeps going towards its own kill.
-      workers[pipeline] = world.startWorker(pipeline, env);
+      if (action === 'kill') await workers[pipeline].shift()!.kill9();
+      if (action === 'remove') await workers[pipeline].shift()!.stop();
+      // Not waiting for a start: its join waits out a dead member's session (6 s), while
+      // the other pipeline's workers keep going towards their own change.
+      if (action !== 'remove') workers[pipeline].push(world.startWorker(pipeline, env));
+      done.push({ pipeline, action, progress });
     }
-    await Promise.all(Object.values(workers).map((w) => w.waitRunning()));
+    await Promise.all(all().map((w) => w.waitRunning()));
     await world.waitCaughtUp('merchant', CATCH_UP_MS);
     await world.waitCaughtUp('user', CATCH_UP_MS);
     await world.waitCaughtUp('history', CATCH_UP_MS);
     const caughtUp = Date.now();
     // Stop all (graceful) so nothing moves while we read; nothing may be left to do.
-    await Promise.all(Object.values(workers).map((w) => w.stop()));
+    await Promise.all(all().map((w) => w.stop()));
     expect(await world.caughtUp('merchant')).toBe(true);
     expect(await world.caughtUp('user')).toBe(true);
     expect(await world.caughtUp('history')).toBe(true);
     const finals = { merchant: await world.progress('merchant'), user: await world.progress('user'), history: await world.progress('history') };
-    for (const k of done) expect(k.progress, `kill of ${k.pipeline} was mid-stream`).toBeLessThan(finals[k.pipeline]);
+    for (const k of done) expect(k.progress, `${k.action} of ${k.pipeline} was mid-stream`).toBeLessThan(finals[k.pipeline]);
     const check = await checkRun(world);
     const { mismatches: _m, ...counts } = check;
     console.log(
-      `[e2e ${EVENTS}${kills.length ? `, kills ${done.map((k) => `${k.pipeline}@${k.progress}`).join(' ')}` : ''}] ` +
+      `[e2e ${EVENTS}${done.length ? `, ${done.map((k) => `${k.action} ${k.pipeline}@${k.progress}`).join(' ')}` : ''}] ` +
         `set-up ${((workersUp - started) / 1000).toFixed(1)} s, caught up after ${((caughtUp - workersUp) / 1000).toFixed(1)} s, ` +
         `check ${((Date.now() - caughtUp) / 1000).toFixed(1)} s; ${JSON.stringify(counts)}`,
     );
@@ -137,16 +158,17 @@ async function run(generated: GeneratedTraffic, kills: readonly KillPlan[]): Pro
     return check;
   } finally {
     const kept = await world.tearDown(passed);
-    if (kept) console.error(`e2e worker logs kept in ${kept}; kills ${JSON.stringify(done)}`);
+    if (kept) console.error(`e2e worker logs kept in ${kept}; changes ${JSON.stringify(done)}`);
   }
 }
 
-/** Waits until a pipeline's durable progress reaches `target` records; fails if the worker dies. */
-async function waitForProgress(world: PipelineWorld, pipeline: PipelineName, worker: WorkerProcess, target: number): Promise<void> {
+/** Waits until a pipeline's durable progress reaches `target` records; fails if its workers died. */
+async function waitForProgress(world: PipelineWorld, pipeline: PipelineName, workers: readonly WorkerProcess[], target: number): Promise<void> {
   const deadline = Date.now() + CATCH_UP_MS;
   while ((await world.progress(pipeline)) < target) {
-    if (!worker.alive) throw new Error(`${pipeline} worker died; log: ${worker.logFile}`);
-    if (Date.now() > deadline) throw new Error(`${pipeline} did not reach ${target} records; log: ${worker.logFile}`);
+    const dead = workers.find((w) => !w.alive);
+    if (dead) throw new Error(`a ${pipeline} worker died; log: ${dead.logFile}`);
+    if (Date.now() > deadline) throw new Error(`${pipeline} did not reach ${target} records; logs: ${workers.map((w) => w.logFile).join(', ')}`);
     await sleep(50);
   }
 }
