@@ -54,6 +54,14 @@ export class ActorHost<M> {
   /** Partitions fenced away since the last assignment: never re-claimed until assigned again,
    *  so a zombie's leftover batches cannot steal a partition back from its new owner. */
   readonly #lost = new Set<number>();
+  /**
+   * Bumped by every assignment. A batch (or idle advance) that started under an older one and
+   * finds its task fenced reports a loss of that assignment, not of the new one: the partition
+   * may have come back meanwhile (claimed again at a higher epoch), and marking it lost then
+   * would stall it until the next rebalance (found by test/fault/kafka-restart.test.ts: a batch
+   * waiting for its outbox drain through a broker restart was refused after the rejoin).
+   */
+  #generation = 0;
   readonly #alignment: EventTimeAlignment | undefined;
   /** Every partition's outbox drains through this one sink: see CoalescingSink. */
   readonly #sink: EffectSink;
@@ -96,18 +104,26 @@ export class ActorHost<M> {
     const held = new Set([...this.#assigned, ...this.#tasks.keys()]);
     // Update membership before any await, so batches racing this call see the new assignment.
     this.#assigned = next;
+    this.#generation += 1;
     this.#lost.clear();
     this.#deps.metrics.rebalances.inc({ pipeline: this.#deps.pipeline.name });
     await Promise.all([...held].map((p) => this.#withLock(p, async () => this.#forget(p))));
     // A partition that moved to another worker reports from there: its per-partition gauges
     // here would keep their last values (a watermark frozen in the past) on every dashboard.
     for (const p of held) if (!next.has(p)) this.#dropPartitionGauges(p);
-    await Promise.all([...next].map((p) => this.#withLock(p, () => this.#ensureTask(p))));
+    // Claims wait for each partition's lock: skip those an assignment since then took over,
+    // and those a batch of this assignment already found claimed by another worker.
+    const generation = this.#generation;
+    const stillOurs = (p: number) => generation === this.#generation && !this.#lost.has(p);
+    await Promise.all([...next].map((p) => this.#withLock(p, async () => void (stillOurs(p) ? await this.#ensureTask(p) : undefined))));
   }
 
   handleBatch(partition: number, records: readonly InputRecord[]): Promise<BatchOutcome> {
     return this.#withLock(partition, async () => {
-      if (this.#lost.has(partition)) return { kind: 'lost' } as const;
+      // Never claim a partition this worker is not assigned: a batch of an older assignment
+      // (retried or re-queued after a rebalance) would fence the partition's real owner.
+      if (this.#lost.has(partition) || !this.#assigned.has(partition)) return { kind: 'lost' } as const;
+      const generation = this.#generation;
       const task = await this.#ensureTask(partition);
       const limit = await this.#alignment?.limit(partition, task.maxEventTimeMs);
       // Already ahead: take nothing (the task itself always takes one record, to move).
@@ -120,7 +136,7 @@ export class ActorHost<M> {
           this.#deps.metrics.alignmentWaits.inc({ pipeline: this.#deps.pipeline.name });
           outcome = { kind: 'processed', lastOffset: outcome.lastOffset, waitMs: this.#deps.settings.alignment?.pauseMs ?? 0 };
         }
-        if (outcome.kind === 'lost') this.#markLost(partition);
+        if (outcome.kind === 'lost') this.#markLost(partition, generation);
         this.#cache.passivate();
         this.#deps.metrics.activeActors.set({ pipeline: this.#deps.pipeline.name }, this.#cache.size);
         return outcome;
@@ -155,8 +171,9 @@ export class ActorHost<M> {
       await this.#withLock(p, async () => {
         const current = this.#tasks.get(p);
         if (!current) return;
+        const generation = this.#generation;
         try {
-          if (!(await current.advanceIdle(target))) this.#markLost(p);
+          if (!(await current.advanceIdle(target))) this.#markLost(p, generation);
         } catch (err) {
           this.#forget(p);
           this.#deps.logger.warn({ err, partition: p }, 'idle advance failed; will retry');
@@ -200,8 +217,9 @@ export class ActorHost<M> {
     return task;
   }
 
-  #markLost(partition: number): void {
-    this.#lost.add(partition);
+  /** Marks `partition` lost if no assignment came since `generation`; forgets its task anyway. */
+  #markLost(partition: number, generation: number): void {
+    if (generation === this.#generation) this.#lost.add(partition);
     this.#forget(partition);
   }
 

@@ -59,6 +59,9 @@ export class Mailboxes<M> {
   readonly #boxes = new Map<number, Box>();
   readonly #sleep: (ms: number) => Promise<void>;
   #stopped = false;
+  /** Bumped by every assignment; see #handle. */
+  #generation = 0;
+  #assigned = new Set<number>();
 
   constructor(deps: MailboxDeps<M>) {
     this.#deps = deps;
@@ -109,7 +112,9 @@ export class Mailboxes<M> {
    * claims.
    */
   async onAssignment(partitions: readonly number[]): Promise<void> {
+    this.#generation += 1;
     const next = new Set(partitions);
+    this.#assigned = next;
     for (const [partition, box] of this.#boxes) {
       if (!next.has(partition)) this.#drop(box);
       if (box.lost) this.#deps.control.resume(partition);
@@ -151,9 +156,19 @@ export class Mailboxes<M> {
   /** Hands one batch to the host; returns how long to wait before the next (0: at once). */
   async #handle(partition: number, box: Box, records: readonly InputRecord[]): Promise<number> {
     const { host, control, logger } = this.#deps;
+    const generation = this.#generation;
     try {
       const outcome = await host.handleBatch(partition, records);
       box.attempt = 0;
+      if (outcome.kind === 'lost' && generation !== this.#generation) {
+        // Lost under an assignment that has been replaced while the batch ran. Pausing the
+        // partition now would stall it until the next rebalance if it is ours again: then the
+        // records go back to the queue for the new task (which seeks or skips as needed);
+        // otherwise they are dropped (the new owner reads them from the durable position).
+        if (this.#assigned.has(partition)) this.#requeue(box, records);
+        else this.#drop(box);
+        return 0;
+      }
       if (outcome.kind === 'processed') {
         // Event-time alignment took only a prefix: the rest waits here instead of being fetched again.
         if (outcome.waitMs === undefined) return 0;

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareWithOracle, FAULT_LATENESS_MS, faultStream } from '../support/fault-oracle.ts';
 import { FaultFixture, placeStream, sleep } from '../support/kafka-fixture.ts';
-import { killStackService, stackPid, startStackService } from '../support/stack-service.ts';
+import { killStackService, stackPid, startStackService, untilOk } from '../support/stack-service.ts';
 import { killAllWorkers } from '../support/worker-process.ts';
 
 /**
@@ -60,6 +60,7 @@ describe('fault: Kafka killed and restarted mid-stream', () => {
       await sleep(OUTAGE_MS / 2);
       const during = await fixture.progress();
       await restarted;
+      await untilOk(() => fixture.highWatermarks(), 60_000);
       notes.push(`progress ${during} while down; restarted as ${stackPid('kafka')} after ${((Date.now() - killedAt) / 1000).toFixed(1)} s`);
       // The rest goes in once the broker answers again.
       for (const burst of bursts.slice(KILL_AFTER)) {

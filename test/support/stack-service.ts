@@ -4,17 +4,17 @@ import { join } from 'node:path';
 import { REPO_ROOT } from './worker-process.ts';
 
 /**
- * The local stack's service processes, for the restart fault tests (Redis, Kafka). Only the
+ * The local stack's service processes, for the restart fault tests (Redis, Kafka, Cassandra). Only the
  * process recorded in `.stack/run/<service>.pid` is touched, and only if it is that service of
  * this checkout's stack (its command line names the program and the stack's directory), like
  * scripts/stack.sh's own `is_ours`.
  */
 const STACK = process.env.RISKSTREAM_STACK_DIR ?? join(REPO_ROOT, '.stack');
 
-export type StackService = 'redis' | 'kafka';
+export type StackService = 'redis' | 'kafka' | 'cassandra';
 
 /** What the command line of each service's process holds (besides the stack's directory). */
-const PROGRAM: Record<StackService, string> = { redis: 'redis-server', kafka: 'kafka.Kafka' };
+const PROGRAM: Record<StackService, string> = { redis: 'redis-server', kafka: 'kafka.Kafka', cassandra: 'CassandraDaemon' };
 
 export function stackPid(service: StackService): number {
   const pid = Number(readFileSync(join(STACK, 'run', `${service}.pid`), 'utf8').trim());
@@ -42,7 +42,7 @@ export async function killStackService(service: StackService): Promise<number> {
 
 /**
  * `npm run stack -- up <service>`: starts it again (Redis loads its AOF, Kafka recovers its
- * logs) and waits until it answers. A no-op when it runs.
+ * logs, Cassandra replays its commit log) and waits until it answers. A no-op when it runs.
  */
 export function startStackService(service: StackService): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -51,4 +51,22 @@ export function startStackService(service: StackService): Promise<string> {
       else resolve(stdout);
     });
   });
+}
+
+/**
+ * Retries `read` until it resolves, for up to `timeoutMs`, then rethrows its last error. A
+ * restarted broker answers before it leads every partition again ("not the leader"): a test's
+ * own reads right after a restart wait for that.
+ */
+export async function untilOk(read: () => Promise<unknown>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await read();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
 }

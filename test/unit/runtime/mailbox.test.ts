@@ -29,6 +29,33 @@ class FlakyStore extends MemoryStateStore {
   }
 }
 
+/** A store whose commits wait at a closed gate; `reached` resolves when one does. */
+class GatedStore extends FlakyStore {
+  #gate: Promise<void> | undefined;
+  #open: (() => void) | undefined;
+  #reached: (() => void) | undefined;
+  reached: Promise<void> = Promise.resolve();
+  closeGate(): void {
+    this.#gate = new Promise((resolve) => {
+      this.#open = resolve;
+    });
+    this.reached = new Promise((resolve) => {
+      this.#reached = resolve;
+    });
+  }
+  openGate(): void {
+    this.#gate = undefined;
+    this.#open?.();
+  }
+  override async commit(batch: CommitBatch): Promise<CommitResult> {
+    if (this.#gate) {
+      this.#reached?.();
+      await this.#gate;
+    }
+    return super.commit(batch);
+  }
+}
+
 class RecordingControl implements MailboxControl {
   readonly events: string[] = [];
   pause(p: number) {
@@ -176,5 +203,55 @@ describe('Mailboxes', () => {
     expect(store.commits).toEqual([100]);
     await a.mailboxes.onAssignment([0]);
     expect(a.control.events).toEqual(['pause 0', 'resume 0']);
+  });
+
+  /**
+   * A processed records 0–99 of partition 0, then B claimed it (A's epoch is stale), and A's
+   * batch of records 100–199 waits at its commit: a batch of A's old assignment in flight.
+   */
+  async function oldBatchInFlight() {
+    const stream = makeStream({ ...options, partitions: 1, events: 300 });
+    const records = toRecords(0, stream.get(0)!);
+    const store = new GatedStore();
+    const a = setUp(store, 100_000);
+    await a.mailboxes.onAssignment([0]);
+    a.mailboxes.offer(0, records.slice(0, 100));
+    await settle(a.mailboxes, [0]);
+    const b = setUp(store, 100_000);
+    await b.mailboxes.onAssignment([0]);
+    store.closeGate();
+    a.mailboxes.offer(0, records.slice(100, 200));
+    await store.reached;
+    return { store, a, b, records, expected: expectedCounts(stream, LATENESS).counts };
+  }
+
+  it('does not pause a partition given back while a batch of the old assignment found it lost', async () => {
+    // Found by test/fault/kafka-restart.test.ts: after a broker restart A rejoined late; B had
+    // claimed A's partitions meanwhile, and the next rebalance gave them back to A while A's
+    // old batch was still in flight. That batch was refused (stale epoch) after the new
+    // assignment, and marking the partition lost then stalled it until the next rebalance.
+    const { store, a, b, records, expected } = await oldBatchInFlight();
+    await b.mailboxes.onAssignment([]);
+    const assigned = a.mailboxes.onAssignment([0]); // the partition comes back to A
+    store.openGate(); // the old batch's commit is refused now, after the new assignment
+    await assigned;
+    a.mailboxes.offer(0, records.slice(200));
+    await settle(a.mailboxes, [0]);
+    expect(a.control.events).toEqual([]);
+    expect(store.commits.reduce((x, y) => x + y, 0)).toBe(300);
+    expect(await counts(store, [0], options.keys)).toEqual(expected);
+  });
+
+  it('drops, and never claims, a partition moved away while a batch of the old assignment ran', async () => {
+    const { store, a, b, records, expected } = await oldBatchInFlight();
+    const assigned = a.mailboxes.onAssignment([]); // B keeps the partition
+    store.openGate(); // refused: A is fenced, and no longer assigned the partition
+    await assigned;
+    await settle(a.mailboxes, [0]);
+    b.mailboxes.offer(0, records.slice(100));
+    await settle(b.mailboxes, [0]);
+    expect(b.control.events).toEqual([]); // B was never fenced by a claim of A's
+    expect(store.commits.reduce((x, y) => x + y, 0)).toBe(300);
+    expect(await counts(store, [0], options.keys)).toEqual(expected);
   });
 });
