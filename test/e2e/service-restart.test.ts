@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateTraffic, generatorOptions } from '../../src/generator/generate.ts';
-import { killStackService, type StackService, startStackService, untilOk } from '../support/stack-service.ts';
+import { killStackService, type StackService, startStackService, stopStackService, untilOk } from '../support/stack-service.ts';
 import { killAllWorkers } from '../support/worker-process.ts';
 import { checkRun } from './support/check.ts';
 import { PipelineWorld, sleep } from './support/world.ts';
@@ -12,20 +12,20 @@ const CATCH_UP_MS = 150_000;
 const OUTAGE_MS = 8_000;
 
 /**
- * The whole pipeline through a crash of each service it depends on: Kafka, Redis or Cassandra
- * is killed (kill -9) while the merchant, user and history workers are busy with a backlog, and
- * started again 8 s later (Kafka recovers its logs, Redis loads its AOF, Cassandra replays its
- * commit log). Kafka: fetches fail and so do produce calls mid-batch, so a batch whose records
+ * The whole pipeline through a restart of each service it depends on: Kafka or Redis is killed
+ * (kill -9), Cassandra stopped (see below), while the merchant, user and history workers are
+ * busy with a backlog, and started again 8 s later (Kafka recovers its logs, Redis loads its
+ * AOF, Cassandra replays its commit log). Kafka: fetches fail and so do produce calls mid-batch, so a batch whose records
  * before its commit (the re-keyer's, the user's scores) could not be sent is re-run, and its
  * repeats are dropped downstream by event id. Redis: commits, state loads and live-score writes
  * fail and are retried. Cassandra: window drains and the history writer's rows fail and are
  * retried. Afterwards the run equals the brute-force oracle (windows, user features, scores,
  * late letters) and no worker exited.
  */
-describe.each<StackService>(['kafka', 'redis', 'cassandra'])('e2e: %s killed and restarted under the pipeline', (service) => {
+describe.each<StackService>(['kafka', 'redis', 'cassandra'])('e2e: %s restarted under the pipeline', (service) => {
   afterAll(killAllWorkers);
 
-  it(`ends equal to the oracle after a kill -9 and restart of ${service}`, async () => {
+  it(`ends equal to the oracle after ${service} went down mid-stream and came back`, async () => {
     const traffic = generateTraffic(
       generatorOptions({
         seed: `e2e-${service}-restart-1`, events: EVENTS, periodMs: 2 * 3_600_000, allowedLatenessMs: LATENESS_MS,
@@ -44,7 +44,10 @@ describe.each<StackService>(['kafka', 'redis', 'cassandra'])('e2e: %s killed and
       const deadline = Date.now() + CATCH_UP_MS;
       while ((await world.progress('merchant')) < traffic.emissions.length / 4 && Date.now() < deadline) await sleep(50);
       const before = await world.progress('merchant');
-      await killStackService(service);
+      // Cassandra is stopped, not killed: with its periodic commit log (as production nodes run)
+      // a crash of this single node loses writes it acknowledged, which no client can recover
+      // (measured: scripts/stack/cassandra.sh). Its restart is still mid-stream.
+      await (service === 'cassandra' ? stopStackService(service) : killStackService(service));
       killed = true;
       expect(before).toBeGreaterThan(0);
       expect(before).toBeLessThan(traffic.emissions.length);
@@ -62,7 +65,7 @@ describe.each<StackService>(['kafka', 'redis', 'cassandra'])('e2e: %s killed and
       expect(check.lateLetters).toBe(check.late);
       expect(workers.map((w) => w.alive)).toEqual([true, true, true]);
       const restarts = workers.reduce((n, w) => n + w.count('consumer crashed'), 0);
-      console.log(`[e2e ${service} restart] killed at merchant progress ${before} of ${traffic.emissions.length}; ${restarts} consumer restarts; ${check.finalWindows} windows, ${check.accepted} accepted, ${check.rekeyRepeats} re-keyed repeats`);
+      console.log(`[e2e ${service} restart] down at merchant progress ${before} of ${traffic.emissions.length}; ${restarts} consumer restarts; ${check.finalWindows} windows, ${check.accepted} accepted, ${check.rekeyRepeats} re-keyed repeats`);
       passed = true;
     } finally {
       // Never leave the shared service down: `up` is a no-op when it runs.

@@ -40,6 +40,16 @@ export async function killStackService(service: StackService): Promise<number> {
   throw new Error(`${service} ${pid} survived SIGKILL`);
 }
 
+/** `npm run stack -- down <service>`: a graceful stop (SIGTERM, SIGKILL after the grace period). */
+export function stopStackService(service: StackService): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('bash', ['scripts/stack.sh', 'down', service], { cwd: REPO_ROOT, timeout: 180_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`stack down ${service} failed: ${err.message}\n${stdout}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
 /**
  * `npm run stack -- up <service>`: starts it again (Redis loads its AOF, Kafka recovers its
  * logs, Cassandra replays its commit log) and waits until it answers. A no-op when it runs.
