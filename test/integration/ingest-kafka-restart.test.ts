@@ -63,7 +63,7 @@ describe('ingest API through a Kafka restart', () => {
     api.start();
     await waitFor('api ready', () => httpOk(`http://127.0.0.1:${port}/readyz`), 60_000);
 
-    const traffic = generateTraffic(generatorOptions({ seed: name, events: 40_000, duplicateRate: 0, outOfOrderRate: 0, lateRate: 0 }));
+    const traffic = generateTraffic(generatorOptions({ seed: name, events: 120_000, duplicateRate: 0, outOfOrderRate: 0, lateRate: 0 }));
     const events = traffic.emissions.map((e) => e.event);
     const client = new IngestClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: key.key });
     const accepted = new Set<string>();
@@ -97,6 +97,9 @@ describe('ingest API through a Kafka restart', () => {
     }
     await outage;
     client.close();
+    // The loop ends once the broker has been back for 15 s; running out of events first would
+    // leave the recovery unchecked (120,000 events last ~100 s of sending at 50 per ~40 ms).
+    expect(sent + BATCH <= events.length, `ran out of events after ${sent}`).toBe(true);
 
     // Every accepted event is in Kafka exactly once; nothing there was never sent.
     const sentIds = new Set(events.slice(0, sent).map((e) => e.event_id));
