@@ -115,7 +115,13 @@ export class ActorHost<M> {
     // and those a batch of this assignment already found claimed by another worker.
     const generation = this.#generation;
     const stillOurs = (p: number) => generation === this.#generation && !this.#lost.has(p);
-    await Promise.all([...next].map((p) => this.#withLock(p, async () => void (stillOurs(p) ? await this.#ensureTask(p) : undefined))));
+    await Promise.all(
+      [...next].map((p) =>
+        this.#withLock(p, async () => {
+          if (stillOurs(p)) await this.#ensureTask(p);
+        }),
+      ),
+    );
   }
 
   handleBatch(partition: number, records: readonly InputRecord[]): Promise<BatchOutcome> {

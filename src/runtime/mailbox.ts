@@ -61,7 +61,6 @@ export class Mailboxes<M> {
   #stopped = false;
   /** Bumped by every assignment; see #handle. */
   #generation = 0;
-  #assigned = new Set<number>();
 
   constructor(deps: MailboxDeps<M>) {
     this.#deps = deps;
@@ -114,7 +113,6 @@ export class Mailboxes<M> {
   async onAssignment(partitions: readonly number[]): Promise<void> {
     this.#generation += 1;
     const next = new Set(partitions);
-    this.#assigned = next;
     for (const [partition, box] of this.#boxes) {
       if (!next.has(partition)) this.#drop(box);
       if (box.lost) this.#deps.control.resume(partition);
@@ -164,8 +162,9 @@ export class Mailboxes<M> {
         // Lost under an assignment that has been replaced while the batch ran. Pausing the
         // partition now would stall it until the next rebalance if it is ours again: then the
         // records go back to the queue for the new task (which seeks or skips as needed);
-        // otherwise they are dropped (the new owner reads them from the durable position).
-        if (this.#assigned.has(partition)) this.#requeue(box, records);
+        // otherwise they are dropped (the new owner reads them from the durable position). The
+        // host took the new assignment before its first await, so its view is current here.
+        if (host.assigned.has(partition)) this.#requeue(box, records);
         else this.#drop(box);
         return 0;
       }

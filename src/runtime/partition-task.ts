@@ -423,10 +423,6 @@ function emptyOutput(maxEventTimeMs: number, watermarkMs: number): StepOutput {
 }
 
 /**
- * The records at or after `start`. Records come in offset order, so this is a suffix: usually
- * the whole batch (no copy); a redelivered batch starts inside what was already committed.
- */
-/**
  * The records at or above `start` whose offsets ascend: each one past the last taken. A batch
  * need not ascend: a mailbox may hold records fetched before a consumer restart and, after them,
  * the same partition fetched again from Kafka's committed offset (which lags the durable one).

@@ -40,14 +40,19 @@ export async function killStackService(service: StackService): Promise<number> {
   throw new Error(`${service} ${pid} survived SIGKILL`);
 }
 
-/** `npm run stack -- down <service>`: a graceful stop (SIGTERM, SIGKILL after the grace period). */
-export function stopStackService(service: StackService): Promise<string> {
+/** `bash scripts/stack.sh <action> <service>`; resolves with its output. */
+function stackScript(action: 'up' | 'down', service: StackService): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('bash', ['scripts/stack.sh', 'down', service], { cwd: REPO_ROOT, timeout: 180_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`stack down ${service} failed: ${err.message}\n${stdout}\n${stderr}`));
+    execFile('bash', ['scripts/stack.sh', action, service], { cwd: REPO_ROOT, timeout: 180_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`stack ${action} ${service} failed: ${err.message}\n${stdout}\n${stderr}`));
       else resolve(stdout);
     });
   });
+}
+
+/** `npm run stack -- down <service>`: a graceful stop (SIGTERM, SIGKILL after the grace period). */
+export function stopStackService(service: StackService): Promise<string> {
+  return stackScript('down', service);
 }
 
 /**
@@ -55,12 +60,7 @@ export function stopStackService(service: StackService): Promise<string> {
  * logs, Cassandra replays its commit log) and waits until it answers. A no-op when it runs.
  */
 export function startStackService(service: StackService): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('bash', ['scripts/stack.sh', 'up', service], { cwd: REPO_ROOT, timeout: 180_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`stack up ${service} failed: ${err.message}\n${stdout}\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
+  return stackScript('up', service);
 }
 
 /**
