@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareWithOracle, FAULT_LATENESS_MS, faultStream } from '../support/fault-oracle.ts';
-import { FaultFixture, placeStream, sleep } from '../support/kafka-fixture.ts';
+import { expectExact, groupActivity, FAULT_LATENESS_MS, faultStream } from '../support/fault-oracle.ts';
+import { FaultFixture, placeStream, sleep, twoWorkersWithBacklog } from '../support/kafka-fixture.ts';
 import { killStackService, stackPid, startStackService, untilOk } from '../support/stack-service.ts';
 import { killAllWorkers } from '../support/worker-process.ts';
 
@@ -36,17 +36,9 @@ describe('fault: Kafka killed and restarted mid-stream', () => {
       await fixture.setUp();
       const stream = faultStream(SEED, EVENTS);
       const bursts = placeStream(stream, BURSTS);
-      // Small mailboxes: the backlog is mostly still in Kafka when the broker dies, so the
-      // workers must fetch it again from the restarted broker.
-      const env = { RISKSTREAM_RUNTIME_MAILBOX_CAPACITY: '200' };
-      const workers = [fixture.startWorker(env), fixture.startWorker(env)];
-      await Promise.all(workers.map((w) => w.waitRunning()));
-      // Two bursts to warm up, then three at once so a backlog is left when the broker dies.
-      await fixture.produce(bursts[0]!);
-      await sleep(300);
-      await fixture.produce(bursts[1]!);
-      await sleep(300);
-      await fixture.produce(bursts.slice(2, KILL_AFTER).flat());
+      // The backlog is mostly still in Kafka when the broker dies: the workers must fetch it
+      // again from the restarted broker.
+      const workers = await twoWorkersWithBacklog(fixture, bursts, KILL_AFTER);
       const produced = (KILL_AFTER * EVENTS) / BURSTS;
       const before = await fixture.progress();
       const pid = await killStackService('kafka');
@@ -69,19 +61,9 @@ describe('fault: Kafka killed and restarted mid-stream', () => {
       }
       await fixture.waitCaughtUp(150_000);
 
-      const result = await compareWithOracle(fixture, stream);
-      expect(result.mismatches).toEqual([]);
-      expect(result.mismatchCount).toBe(0);
-      expect(result.keys).toBe(result.expected.counts.size);
-      expect(result.lateLetters).toBe(result.expected.late);
+      await expectExact(fixture, stream);
       expect(workers.map((w) => w.alive)).toEqual([true, true]);
-      const crashes = workers.reduce((n, w) => n + w.count('consumer crashed'), 0);
-      const rejoins = workers.reduce((n, w) => n + w.count('assignment'), 0) - workers.length;
-      const claims = workers.reduce((n, w) => n + w.count('partition claimed'), 0);
-      console.log(
-        `[fault f] ${notes.join('; ')}; ${crashes} consumer restarts, ${rejoins} group rejoins, ` +
-          `${claims} partition claims; ${((Date.now() - started) / 1000).toFixed(1)} s`,
-      );
+      console.log(`[fault f] ${notes.join('; ')}; ${groupActivity(workers)}; ${((Date.now() - started) / 1000).toFixed(1)} s`);
       passed = true;
     } finally {
       // Never leave the shared broker down: `up` is a no-op when it runs.

@@ -1,6 +1,8 @@
+import { expect } from 'vitest';
 import type { Msg } from './counting-actor.ts';
 import { DLQ_LATE, type FaultFixture } from './kafka-fixture.ts';
 import { type Expected, expectedCounts, makeStream, type StreamOptions } from './stream.ts';
+import type { WorkerProcess } from './worker-process.ts';
 
 /**
  * The fault tests' stream shape: 5% duplicates, 10% out-of-order (up to 60 s back, inside the
@@ -51,4 +53,25 @@ export async function compareWithOracle(fixture: FaultFixture, stream: Map<numbe
     expected, keys: states.size, mismatches, mismatchCount,
     lateLetters: new Set(late.map((l) => l.key)).size, lateRecords: late.length,
   };
+}
+
+/**
+ * The assertions every fault test ends with: each key's stored count and sum equal the oracle's,
+ * no key is missing or extra, and every late event has exactly one dead letter (by its key).
+ */
+export async function expectExact(fixture: FaultFixture, stream: Map<number, Msg[]>): Promise<OracleComparison> {
+  const result = await compareWithOracle(fixture, stream);
+  expect(result.mismatches).toEqual([]);
+  expect(result.mismatchCount).toBe(0);
+  expect(result.keys).toBe(result.expected.counts.size);
+  expect(result.lateLetters).toBe(result.expected.late);
+  return result;
+}
+
+/** What the workers' logs say they went through: kafkajs consumer restarts, group rejoins, claims. */
+export function groupActivity(workers: readonly WorkerProcess[]): string {
+  const crashes = workers.reduce((n, w) => n + w.count('consumer crashed'), 0);
+  const rejoins = workers.reduce((n, w) => n + w.count('assignment'), 0) - workers.length;
+  const claims = workers.reduce((n, w) => n + w.count('partition claimed'), 0);
+  return `${crashes} consumer restarts, ${rejoins} group rejoins, ${claims} partition claims`;
 }

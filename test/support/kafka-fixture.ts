@@ -267,6 +267,23 @@ export function placeStream(stream: Map<number, Msg[]>, chunks = 1): Placed[][] 
   return out;
 }
 
+/**
+ * Starts two workers with small mailboxes (so a backlog stays in Kafka, not in memory), sends
+ * two bursts to warm up, then bursts 2 .. `upTo` - 1 at once so a backlog is left for the fault
+ * that follows. Returns the workers.
+ */
+export async function twoWorkersWithBacklog(fixture: FaultFixture, bursts: readonly Placed[][], upTo: number): Promise<WorkerProcess[]> {
+  const env = { RISKSTREAM_RUNTIME_MAILBOX_CAPACITY: '200' };
+  const workers = [fixture.startWorker(env), fixture.startWorker(env)];
+  await Promise.all(workers.map((w) => w.waitRunning()));
+  await fixture.produce(bursts[0]!);
+  await sleep(300);
+  await fixture.produce(bursts[1]!);
+  await sleep(300);
+  await fixture.produce(bursts.slice(2, upTo).flat());
+  return workers;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -40,6 +40,25 @@ export async function killStackService(service: StackService): Promise<number> {
   throw new Error(`${service} ${pid} survived SIGKILL`);
 }
 
+/**
+ * SIGSTOP the service's process: it keeps its sockets and memory but answers nothing, as in a
+ * long GC pause or a hung host. Returns the pid for {@link resumeStackService}.
+ */
+export function pauseStackService(service: StackService): number {
+  const pid = stackPid(service);
+  process.kill(pid, 'SIGSTOP');
+  return pid;
+}
+
+/** SIGCONT a process paused by {@link pauseStackService}; harmless when it runs. */
+export function resumeStackService(pid: number): void {
+  try {
+    process.kill(pid, 'SIGCONT');
+  } catch {
+    // gone: nothing to resume
+  }
+}
+
 /** `bash scripts/stack.sh <action> <service>`; resolves with its output. */
 function stackScript(action: 'up' | 'down', service: StackService): Promise<string> {
   return new Promise((resolve, reject) => {
