@@ -9,14 +9,19 @@ import { killAllWorkers } from '../support/worker-process.ts';
  * session timeout while two workers are busy with a backlog, then resumed (SIGCONT). Unlike a
  * kill, the frozen service keeps its sockets open and answers nothing, so every request in
  * flight hangs instead of failing, and it comes back with its memory as it was: a broker that
- * resumes finds the members' sessions expired and rebalances the group; a Redis that resumes
+ * resumes finds the members' sessions expired and rebalances the group (and is briefly fenced by
+ * its own controller: no partition has a leader until it registers again); a Redis that resumes
  * answers the commits that waited. Nothing may be lost or counted twice, and no worker may exit.
  */
 const SEED = 5_151;
 const EVENTS = 100_000;
 const BURSTS = 10;
-/** Longer than the 6 s session timeout. */
-const PAUSE_MS = 10_000;
+/**
+ * Longer than the consumers' 6 s session timeout, and than the broker's 9 s session with its
+ * own KRaft controller: a resumed broker is fenced by its controller and its partitions are
+ * leaderless until it registers again.
+ */
+const PAUSE_MS = 12_000;
 const PAUSE_AFTER = 5;
 
 describe.each<StackService>(['kafka', 'redis'])('fault: %s frozen (SIGSTOP) mid-stream', (service) => {

@@ -6,6 +6,7 @@ import { unlinkByPrefix } from '../../src/adapters/redis/admin.ts';
 import { partitionKeys } from '../../src/adapters/redis/keys.ts';
 import type { DeadLetter } from '../../src/runtime/dead-letter.ts';
 import type { CountState, Msg } from './counting-actor.ts';
+import { untilOk } from './stack-service.ts';
 import { REPO_ROOT, WorkerProcess } from './worker-process.ts';
 
 const { Kafka, logLevel, CompressionTypes } = kafkajs;
@@ -172,8 +173,9 @@ export class FaultFixture {
 
   /** Waits until every partition's stored offset is its high watermark and no outbox is pending. */
   async waitCaughtUp(timeoutMs: number): Promise<void> {
-    const high = await this.highWatermarks();
     const deadline = Date.now() + timeoutMs;
+    // A broker just restarted or resumed may answer "no leader" for a few seconds.
+    const high = await untilOk(() => this.highWatermarks(), timeoutMs);
     let last = '';
     while (Date.now() < deadline) {
       const stored = await this.storedOffsets();

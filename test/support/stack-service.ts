@@ -87,12 +87,11 @@ export function startStackService(service: StackService): Promise<string> {
  * restarted broker answers before it leads every partition again ("not the leader"): a test's
  * own reads right after a restart wait for that.
  */
-export async function untilOk(read: () => Promise<unknown>, timeoutMs: number): Promise<void> {
+export async function untilOk<T>(read: () => Promise<T>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      await read();
-      return;
+      return await read();
     } catch (err) {
       if (Date.now() > deadline) throw err;
       await new Promise((resolve) => setTimeout(resolve, 250));

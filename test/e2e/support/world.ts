@@ -159,9 +159,18 @@ export class PipelineWorld {
     return durable.every((d, p) => d.next === high[p] && (!outboxDrained || d.outbox === 0));
   }
 
+  /**
+   * Polls {@link caughtUp} until it holds. A read that fails is polled again until the deadline:
+   * a broker that was restarted or frozen (SIGSTOP) answers "no leader" for a few seconds while
+   * it re-registers with its controller, after the test's first successful read.
+   */
   async waitCaughtUp(pipeline: PipelineName, timeoutMs: number, outboxDrained = true): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!(await this.caughtUp(pipeline, outboxDrained))) {
+    const poll = () => this.caughtUp(pipeline, outboxDrained).catch((err: unknown) => {
+      if (Date.now() > deadline) throw err;
+      return false;
+    });
+    while (!(await poll())) {
       if (Date.now() > deadline) {
         const [high, durable] = await Promise.all([this.highWatermarks(pipeline), this.durable(pipeline)]);
         throw new Error(`${pipeline} not caught up in ${timeoutMs} ms: high ${high}, durable ${JSON.stringify(durable)}; logs in ${this.logDir}`);
