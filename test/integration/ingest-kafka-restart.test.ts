@@ -14,11 +14,19 @@ import { generateTraffic, generatorOptions } from '../../src/generator/generate.
 import { TopicBase, topics } from '../../src/provision/topics.ts';
 import { loadConfig } from '../../src/runtime/config.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
-import { killStackService, startStackService } from '../support/stack-service.ts';
+import { killStackService, pauseStackService, resumeStackService, startStackService } from '../support/stack-service.ts';
 
 const BATCH = 50;
 const PAUSE_MS = 40;
-const OUTAGE_MS = 8_000;
+/**
+ * kill: kill -9, started again 8 s later. pause: SIGSTOP for 12 s, then SIGCONT (a hung broker:
+ * sends hang instead of failing until the API's send timeout answers them, and the resumed
+ * broker is fenced by its own controller for a moment).
+ */
+const FAULTS = [
+  { fault: 'kill', outageMs: 8_000 },
+  { fault: 'pause', outageMs: 12_000 },
+] as const;
 
 /**
  * The ingest API through a broker crash: batches are POSTed one after another while Kafka is
@@ -27,8 +35,8 @@ const OUTAGE_MS = 8_000;
  * land later: the API says so, and retrying it is safe by event_id), never a 5xx crash; and
  * the API takes batches again without a restart once the broker is back.
  */
-describe('ingest API through a Kafka restart', () => {
-  const name = `it_ingest_kafka_${process.pid}_${Date.now().toString(36)}`;
+describe.each(FAULTS)('ingest API through a Kafka $fault', ({ fault, outageMs }) => {
+  const name = `it_ingest_kafka_${fault}_${process.pid}_${Date.now().toString(36)}`;
   const base = loadConfig(process.env);
   const config = loadConfig(process.env, { kafka: { topicPrefix: `${name}.` } });
   const logger = createLogger({ level: 'warn', name: 'test' });
@@ -38,10 +46,12 @@ describe('ingest API through a Kafka restart', () => {
   redis.on('error', () => undefined);
   const redisPrefix = `${base.redis.keyPrefix}:${name}`;
   let killed = false;
+  let paused: number | undefined;
   let work = '';
   let api: Child | undefined;
 
   afterAll(async () => {
+    if (paused !== undefined) resumeStackService(paused);
     if (killed) await startStackService('kafka');
     await api?.stop();
     await deleteTopics(config, wanted.map((w) => w.name), logger).catch(() => undefined);
@@ -72,11 +82,16 @@ describe('ingest API through a Kafka restart', () => {
     const broker: { phase: 'before' | 'down' | 'back' } = { phase: 'before' };
     const outage = (async () => {
       await new Promise((r) => setTimeout(r, 3_000));
-      await killStackService('kafka');
-      killed = true;
+      if (fault === 'pause') paused = pauseStackService('kafka');
+      else {
+        await killStackService('kafka');
+        killed = true;
+      }
       broker.phase = 'down';
-      await new Promise((r) => setTimeout(r, OUTAGE_MS));
-      await startStackService('kafka');
+      await new Promise((r) => setTimeout(r, outageMs));
+      if (paused === undefined) await startStackService('kafka');
+      else resumeStackService(paused);
+      paused = undefined;
       broker.phase = 'back';
     })();
     let sent = 0;
@@ -120,7 +135,7 @@ describe('ingest API through a Kafka restart', () => {
     const repeated = [...seen].filter(([, n]) => n > 1).map(([id]) => id);
     const unknown = [...seen.keys()].filter((id) => !sentIds.has(id));
     console.log(
-      `[ingest kafka restart] ${sent / BATCH} batches: ${JSON.stringify(Object.fromEntries(statuses))}; ${accepted.size} events accepted, ` +
+      `[ingest kafka ${fault}] ${sent / BATCH} batches: ${JSON.stringify(Object.fromEntries(statuses))}; ${accepted.size} events accepted, ` +
         `${seen.size} in Kafka (${seen.size - accepted.size} from batches answered 503), ${repeated.length} repeated`,
     );
     expect(missing).toEqual([]);
