@@ -40,7 +40,9 @@ export interface LogRecord {
 }
 
 /** Log messages kept whole (the rest are only counted). */
-const KEPT_MESSAGES: ReadonlySet<string> = new Set(['assignment', 'partition claimed', 'commit refused: partition lost', 'worker running']);
+const KEPT_MESSAGES: ReadonlySet<string> = new Set([
+  'assignment', 'partition claimed', 'commit refused: partition lost', 'worker running', 'batch failed; retrying after a backoff',
+]);
 
 /** Every child started here and not yet exited: `killAllWorkers` ends them after a failed test. */
 const live = new Set<WorkerProcess>();
