@@ -14,13 +14,14 @@ import { endOffsets } from '../adapters/kafka/admin.ts';
 import { KafkaEmitSink } from '../adapters/kafka/emit-sink.ts';
 import { KafkaSource } from '../adapters/kafka/source.ts';
 import { startOpsServer } from '../adapters/http/ops-server.ts';
-import { connectRedis } from '../adapters/redis/admin.ts';
+import { checkEvictionPolicy, connectRedis } from '../adapters/redis/admin.ts';
 import { LiveScoreSink } from '../adapters/redis/live-scores.ts';
 import { CurrentModel, RedisModelRegistry } from '../adapters/redis/model-registry.ts';
 import { RedisStateStore } from '../adapters/redis/state-store.ts';
 import { DEFAULT_MODEL } from '../analytics/default-model.ts';
 import { pipelines } from '../actors/registry.ts';
 import { loadConfig } from '../runtime/config.ts';
+import { ErrorCodes, RiskstreamError } from '../runtime/errors.ts';
 import { ActorHost } from '../runtime/host.ts';
 import { Lifecycle } from '../runtime/lifecycle.ts';
 import { createLogger } from '../runtime/logger.ts';
@@ -123,6 +124,23 @@ const modelPoll = setInterval(() => {
 }, 5_000);
 lifecycle.onStop('model-poll', async () => clearInterval(modelPoll));
 lifecycle.installSignalHandlers();
+
+// Before consuming anything: a Redis that may evict the store's keys would lose state silently.
+// Retried while Redis does not answer (nothing can be processed without it anyway).
+let eviction: Awaited<ReturnType<typeof checkEvictionPolicy>> | undefined;
+while (eviction === undefined) {
+  eviction = await checkEvictionPolicy(redis).catch((err: unknown) => {
+    logger.warn({ err }, 'redis unavailable; checking its maxmemory-policy again in 2 s');
+    return new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2_000));
+  });
+}
+if (eviction.safe === false) {
+  const err = new RiskstreamError(ErrorCodes.configInvalid, `redis maxmemory-policy is ${eviction.policy}: it may evict actor states, dedup marks and positions; use noeviction or a volatile-* policy`);
+  logger.fatal({ err }, 'unsafe redis configuration; exiting');
+  await lifecycle.stop('config');
+  process.exit(2);
+}
+if (eviction.safe === undefined) logger.warn('redis maxmemory-policy could not be read (CONFIG unavailable); make sure it is noeviction or volatile-*');
 
 await source.start();
 lifecycle.markRunning();

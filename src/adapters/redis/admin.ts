@@ -43,3 +43,32 @@ export async function keysByPrefix(redis: Redis, keyPrefix: string): Promise<str
   } while (cursor !== '0');
   return found;
 }
+
+/** What the state store makes of Redis's `maxmemory-policy`. */
+export interface EvictionCheck {
+  /** The policy Redis reported; undefined when CONFIG is not available (managed services). */
+  readonly policy: string | undefined;
+  /** false: Redis may evict keys without a TTL, i.e. states, dedup marks and positions. */
+  readonly safe: boolean | undefined;
+}
+
+/**
+ * Reads `maxmemory-policy`. Why: at its memory limit a Redis with an `allkeys-*` policy evicts
+ * any key, so it would silently drop actor states, dedup marks and stored positions (exactly
+ * once gone, without an error). `noeviction` refuses writes instead (the partitions wait, see
+ * test/fault/redis-full.test.ts) and `volatile-*` evict only keys with a TTL (live scores,
+ * never the store's keys): both are safe. Services that rename or disable CONFIG give
+ * `{ policy: undefined, safe: undefined }`; connection errors are thrown.
+ */
+export async function checkEvictionPolicy(redis: Redis): Promise<EvictionCheck> {
+  let reply: unknown;
+  try {
+    reply = await redis.call('CONFIG', 'GET', 'maxmemory-policy');
+  } catch (err) {
+    if (err instanceof Error && /unknown command|NOPERM|no permissions/i.test(err.message)) return { policy: undefined, safe: undefined };
+    throw err;
+  }
+  const policy = Array.isArray(reply) && typeof reply[1] === 'string' ? reply[1] : undefined;
+  if (policy === undefined) return { policy: undefined, safe: undefined };
+  return { policy, safe: !policy.startsWith('allkeys-') };
+}
