@@ -26,7 +26,8 @@ const lifecycle = new Lifecycle(logger);
 lifecycle.installSignalHandlers();
 
 const registry = createRegistry('api');
-const redis = connectRedis(config.redis.url);
+// Bounded: a frozen or unreachable Redis fails a lookup or key read in storeTimeoutMs (503).
+const redis = connectRedis(config.redis.url, { commandTimeoutMs: config.api.storeTimeoutMs });
 redis.on('error', (err: Error) => logger.warn({ err }, 'redis (api keys) error'));
 lifecycle.onStop('redis', async () => void (await redis.quit()));
 const producer = new BatchingProducer({
@@ -44,6 +45,7 @@ const lookup = new StoreLookupReader({
   localDataCenter: config.cassandra.localDataCenter,
   keyspace: config.cassandra.keyspace,
   live: new LiveScoreReader(redis, config.redis.keyPrefix),
+  readTimeoutMs: config.api.storeTimeoutMs,
 });
 lifecycle.onStop('cassandra (lookup)', () => lookup.close());
 const app = buildIngestApp({ config, sink: producer, keys: new RedisApiKeyStore(redis, config.redis.keyPrefix), logger, registry, lookup });

@@ -146,6 +146,12 @@ const api = z.strictObject({
   /** A request whose events are not acknowledged by then gets 503 (retry is safe by event_id). */
   kafkaSendTimeoutMs: z.number().int().min(100).default(5_000),
   /**
+   * Longest a lookup or an API-key read waits on Redis or Cassandra; past it the request gets
+   * 503 STORE_UNAVAILABLE with Retry-After instead of hanging on a frozen or unreachable store
+   * (Redis: ioredis commandTimeout; Cassandra: the driver's read timeout, 12 s by default).
+   */
+  storeTimeoutMs: z.number().int().min(50).default(1_000),
+  /**
    * V8 old-space cap of the API process, MiB (`--max-old-space-size`; 0: V8's default). Without
    * it V8 sizes the heap from the machine's RAM and the API's peak RSS reached 330–415 MiB at
    * 2,000 events/s (bench:pipeline, session 8), mostly garbage not yet collected.

@@ -1,44 +1,83 @@
 import cassandra from 'cassandra-driver';
 import type { LookupReader, MerchantStatsOut, StoredScore, WindowQuery, WindowRowOut } from '../../api/lookup/ports.ts';
 import type { LiveScoreReader } from '../redis/live-scores.ts';
+import { ErrorCodes, RiskstreamError, toRiskstreamError } from '../../runtime/errors.ts';
 import { decodeFeatureVector } from './feature-vector.ts';
 
 const { Client, types } = cassandra;
 
+/** Driver errors that mean "Cassandra did not answer in time or is not there": worth a retry. */
+const UNAVAILABLE_ERRORS = new Set(['NoHostAvailableError', 'OperationTimedOutError', 'BusyConnectionError']);
+/** Server error codes of the same kind: unavailable, overloaded, bootstrapping, read timeout. */
+const UNAVAILABLE_CODES = new Set([0x1000, 0x1001, 0x1002, 0x1200]);
+
 /**
  * The lookup API's reads: live scores from Redis first (fresh, cheap), Cassandra history as the
  * fallback for older events; windows and stats from Cassandra with driver-side paging.
+ *
+ * A store that does not answer (down, frozen, past `readTimeoutMs`) is a retriable
+ * STORE_UNAVAILABLE (Redis) or CASSANDRA_UNAVAILABLE error, which the API answers with 503 and
+ * Retry-After; anything else (a bad query is a bug) stays a plain error, a 500.
  */
 export class StoreLookupReader implements LookupReader {
   readonly #client: cassandra.Client;
   readonly #live: LiveScoreReader;
 
-  constructor(options: { contactPoints: readonly string[]; localDataCenter: string; keyspace: string; live: LiveScoreReader }) {
+  constructor(options: {
+    contactPoints: readonly string[];
+    localDataCenter: string;
+    keyspace: string;
+    live: LiveScoreReader;
+    /** The driver's per-request read timeout (its default is 12 s). */
+    readTimeoutMs?: number;
+  }) {
     this.#client = new Client({
       contactPoints: [...options.contactPoints],
       localDataCenter: options.localDataCenter,
       keyspace: options.keyspace,
       queryOptions: { consistency: types.consistencies.localOne, prepare: true },
+      ...(options.readTimeoutMs === undefined ? {} : { socketOptions: { readTimeout: options.readTimeoutMs } }),
     });
     this.#live = options.live;
   }
 
+  async #fromRedis<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (err) {
+      throw toRiskstreamError(err, ErrorCodes.storeUnavailable, true);
+    }
+  }
+
+  async #execute(cql: string, params: unknown[], options?: cassandra.QueryOptions): Promise<cassandra.types.ResultSet> {
+    try {
+      return await this.#client.execute(cql, params, options);
+    } catch (err) {
+      const name = err instanceof Error ? err.name : '';
+      const code = (err as { code?: unknown }).code;
+      if (UNAVAILABLE_ERRORS.has(name) || (typeof code === 'number' && UNAVAILABLE_CODES.has(code))) {
+        throw new RiskstreamError(ErrorCodes.cassandraUnavailable, err instanceof Error ? err.message : String(err), { retriable: true, cause: err });
+      }
+      throw err;
+    }
+  }
+
   async latestUserScore(userId: string): Promise<StoredScore | null> {
-    const live = (await this.#live.latestForUser(userId)) as StoredScore | null;
+    const live = (await this.#fromRedis(() => this.#live.latestForUser(userId))) as StoredScore | null;
     if (live) return live;
-    const rs = await this.#client.execute('SELECT * FROM risk_scores_by_user WHERE user_id = ? LIMIT 1', [userId]);
+    const rs = await this.#execute('SELECT * FROM risk_scores_by_user WHERE user_id = ? LIMIT 1', [userId]);
     const row = rs.first();
     return row ? toScore(row) : null;
   }
 
   async scoreByEvent(eventId: string): Promise<StoredScore | null> {
-    const live = (await this.#live.forEvent(eventId)) as StoredScore | null;
+    const live = (await this.#fromRedis(() => this.#live.forEvent(eventId))) as StoredScore | null;
     if (live) return live;
     // risk_scores_by_event maps the event to its row in risk_scores_by_user (tables.ts); rows
     // written before that change hold the whole score too, the fallback if that row is gone.
-    const byEvent = (await this.#client.execute('SELECT * FROM risk_scores_by_event WHERE event_id = ?', [eventId])).first();
+    const byEvent = (await this.#execute('SELECT * FROM risk_scores_by_event WHERE event_id = ?', [eventId])).first();
     if (!byEvent) return null;
-    const byUser = (await this.#client.execute(
+    const byUser = (await this.#execute(
       'SELECT * FROM risk_scores_by_user WHERE user_id = ? AND ts_ms = ? AND event_id = ?',
       [byEvent.user_id, byEvent.ts_ms, eventId],
     )).first();
@@ -53,7 +92,7 @@ export class StoreLookupReader implements LookupReader {
     const rows: WindowRowOut[] = [];
     let next: string | null = null;
     // Status is filtered here rather than in CQL: it is a clustering column after window_start.
-    const rs = await this.#client.execute(cql, params, { fetchSize: q.limit, ...(pageState ? { pageState } : {}) });
+    const rs = await this.#execute(cql, params, { fetchSize: q.limit, ...(pageState ? { pageState } : {}) });
     for (const r of rs.rows) {
       if (q.status !== undefined && r.status !== q.status) continue;
       rows.push({
@@ -66,7 +105,7 @@ export class StoreLookupReader implements LookupReader {
   }
 
   async merchantStats(merchantId: string): Promise<MerchantStatsOut | null> {
-    const rs = await this.#client.execute('SELECT * FROM merchant_stats WHERE merchant_id = ?', [merchantId]);
+    const rs = await this.#execute('SELECT * FROM merchant_stats WHERE merchant_id = ?', [merchantId]);
     const r = rs.first();
     if (!r) return null;
     return {

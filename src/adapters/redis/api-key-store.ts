@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { type ApiKeyRecord, type ApiKeyStore, SCOPES, type Scope } from '../../api/ingest/ports.ts';
+import { ErrorCodes, toRiskstreamError } from '../../runtime/errors.ts';
 
 /**
  * API keys in Redis (shared by every API replica). Layout, under `<prefix>:apikeys`:
@@ -18,8 +19,11 @@ export class RedisApiKeyStore implements ApiKeyStore {
     this.#byId = `${keyPrefix}:apikeys:by-id`;
   }
 
+  /** Redis failing to answer is a retriable STORE_UNAVAILABLE (the API answers 503). */
   async findByHash(hash: string): Promise<ApiKeyRecord | undefined> {
-    const raw = await this.#redis.hget(this.#byHash, hash);
+    const raw = await this.#redis.hget(this.#byHash, hash).catch((err: unknown) => {
+      throw toRiskstreamError(err, ErrorCodes.storeUnavailable, true);
+    });
     return raw === null ? undefined : parseRecord(raw);
   }
 

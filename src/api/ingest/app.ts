@@ -10,6 +10,7 @@ import type { Registry } from 'prom-client';
 import type { FieldError } from '../../contract/event.ts';
 import { fullTopicName, TopicBase } from '../../provision/topics.ts';
 import type { Config } from '../../runtime/config.ts';
+import { ErrorCodes, RiskstreamError } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import { hasScope, KeyResolver, presentedKey, verifySignature } from './auth.ts';
 import { decodeBatch, decodeSingle, mediaType, NDJSON_TYPES } from './body.ts';
@@ -21,6 +22,9 @@ import { lookupPaths } from '../lookup/openapi.ts';
 import { registerLookupRoutes } from '../lookup/routes.ts';
 import { TokenBuckets } from './rate-limit.ts';
 import { ingest } from './service.ts';
+
+/** Error codes of stores that did not answer: 503 with Retry-After, not a 500. */
+const UNAVAILABLE: ReadonlySet<string> = new Set([ErrorCodes.storeUnavailable, ErrorCodes.cassandraUnavailable]);
 
 export interface IngestAppDeps {
   readonly config: Readonly<Config>;
@@ -66,7 +70,13 @@ export function buildIngestApp(deps: IngestAppDeps): FastifyInstance {
   app.addContentTypeParser(['application/json', ...NDJSON_TYPES], { parseAs: 'buffer' }, (_req, body, done) =>
     done(null, body),
   );
-  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {
+  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string; retriable?: boolean }, req, reply) => {
+    // A store that did not answer (lookups, API-key reads on a cache miss): the client retries.
+    if (err instanceof RiskstreamError && err.retriable && UNAVAILABLE.has(err.code)) {
+      req.log.warn({ err }, 'store unavailable');
+      void reply.header('retry-after', '1');
+      return sendError(reply, 503, err.code, 'a store did not answer in time; retry', []);
+    }
     const status = err.statusCode ?? 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
     const code =

@@ -8,6 +8,11 @@ const errors = {
   '401': { description: 'Missing or unknown API key', content: errorRef },
   '403': { description: 'Key lacks the read scope', content: errorRef },
   '404': { description: 'Unknown id', content: errorRef },
+  '503': {
+    description: 'Redis (STORE_UNAVAILABLE) or Cassandra (CASSANDRA_UNAVAILABLE) did not answer within api.storeTimeoutMs; retry after the Retry-After seconds',
+    headers: { 'Retry-After': { schema: { type: 'integer' } } },
+    content: errorRef,
+  },
 };
 const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$' } });
 const intQuery = (name: string, description: string, required: boolean) => ({ name, in: 'query', required, description, schema: { type: 'integer' } });

@@ -7,6 +7,7 @@ import { newApiKey } from '../../../../src/api/ingest/auth.ts';
 import type { Scope } from '../../../../src/api/ingest/ports.ts';
 import type { LookupReader, StoredScore, WindowQuery, WindowRowOut } from '../../../../src/api/lookup/ports.ts';
 import { loadConfig } from '../../../../src/runtime/config.ts';
+import { ErrorCodes, RiskstreamError } from '../../../../src/runtime/errors.ts';
 import { silentLogger } from '../../../../src/runtime/logger.ts';
 
 const NOW = Date.UTC(2026, 2, 1, 12);
@@ -132,5 +133,42 @@ describe('lookup API', () => {
     const res = (await get(s.app, '/v1/merchants/m1/stats', s.readKey)).json();
     expect(res).toMatchObject({ total_cnt: 10, failure_rate_since_start: 0.4, failure_rate_1h: 0.2, as_of_ms: NOW - 60_000 });
     expect((await get(s.app, '/v1/merchants/m9/stats', s.readKey)).statusCode).toBe(404);
+  });
+});
+
+describe('lookup API when a store does not answer', () => {
+  it('answers 503 with Retry-After for a retriable store error, 500 for anything else', async () => {
+    const s = await setup();
+    const fail = (err: Error) => {
+      s.reader.latestUserScore = async () => {
+        throw err;
+      };
+    };
+    fail(new RiskstreamError(ErrorCodes.storeUnavailable, 'Command timed out', { retriable: true }));
+    const redisDown = await get(s.app, '/v1/users/u1/risk', s.readKey);
+    expect(redisDown.statusCode).toBe(503);
+    expect(redisDown.headers['retry-after']).toBe('1');
+    expect(redisDown.json()).toMatchObject({ error: 'STORE_UNAVAILABLE', message: 'a store did not answer in time; retry' });
+    fail(new RiskstreamError(ErrorCodes.cassandraUnavailable, 'All host(s) tried for query failed', { retriable: true }));
+    expect((await get(s.app, '/v1/users/u1/risk', s.readKey)).json()).toMatchObject({ error: 'CASSANDRA_UNAVAILABLE' });
+    fail(new Error('a bug'));
+    const bug = await get(s.app, '/v1/users/u1/risk', s.readKey);
+    expect(bug.statusCode).toBe(500);
+    expect(bug.headers['retry-after']).toBeUndefined();
+  });
+
+  it('answers 503 when the key store does not answer for a key not in the cache', async () => {
+    const keys = new MemoryApiKeyStore();
+    keys.findByHash = async () => {
+      throw new RiskstreamError(ErrorCodes.storeUnavailable, 'Command timed out', { retriable: true });
+    };
+    const built = buildIngestApp({
+      config: loadConfig(), sink: new MemoryRecordSink(), keys, logger: silentLogger(), registry: new Registry(), now: () => NOW, lookup: new MemoryReader(),
+    });
+    await built.ready();
+    app = built;
+    const res = await get(built, '/v1/users/u1/risk', newApiKey().key);
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ error: 'STORE_UNAVAILABLE' });
   });
 });
