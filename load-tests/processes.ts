@@ -22,11 +22,16 @@ export function freePort(): Promise<number> {
 export interface ChildArgs {
   readonly args?: readonly string[];
   readonly execArgv?: readonly string[];
+  /**
+   * Run the script with Node's own type stripping, without the tsx loader: the command the
+   * container image runs (Dockerfile, deploy/k8s).
+   */
+  readonly plain?: boolean;
 }
 
 /**
- * An entry point as a child process (`node [execArgv] --import tsx <script> [args]`), output
- * appended to `logFile`.
+ * An entry point as a child process (`node [execArgv] --import tsx <script> [args]`, or without
+ * the loader when `plain`), output appended to `logFile`.
  */
 export class Child {
   readonly #script: string;
@@ -44,7 +49,8 @@ export class Child {
 
   start(): void {
     const log = createWriteStream(this.#logFile, { flags: 'a' });
-    const argv = [...(this.#extra.execArgv ?? []), '--import', 'tsx', this.#script, ...(this.#extra.args ?? [])];
+    const loader = this.#extra.plain ? [] : ['--import', 'tsx'];
+    const argv = [...(this.#extra.execArgv ?? []), ...loader, this.#script, ...(this.#extra.args ?? [])];
     this.#child = spawn(process.execPath, argv, {
       cwd: REPO_ROOT,
       env: { ...process.env, ...this.#env },

@@ -60,7 +60,7 @@ const archiver = new Archiver(store, source, {
 });
 
 const ops = await startOpsServer({
-  host: config.api.host,
+  host: config.observability.metricsHost,
   port: config.observability.metricsPort,
   registry,
   healthy: () => lifecycle.state !== 'stopped',

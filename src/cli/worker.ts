@@ -105,7 +105,7 @@ const source = new KafkaSource({
 });
 
 const ops = await startOpsServer({
-  host: '127.0.0.1', port: config.observability.metricsPort, registry,
+  host: config.observability.metricsHost, port: config.observability.metricsPort, registry,
   healthy: () => lifecycle.state !== 'stopped', ready: () => lifecycle.state === 'running' && host.assigned.size > 0,
 });
 lifecycle.onStop('ops-server', () => ops.close());

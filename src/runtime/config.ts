@@ -181,6 +181,11 @@ const observability = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Port of /metrics, /healthz, /readyz for processes without their own HTTP app. */
   metricsPort: z.number().int().min(0).max(65535).default(9464),
+  /**
+   * Address that port listens on. Loopback by default (a developer machine); in a pod 0.0.0.0,
+   * so the kubelet's probes and Prometheus reach it (deploy/k8s/configmap.yaml).
+   */
+  metricsHost: z.string().min(1).default('127.0.0.1'),
 });
 
 export const configSchema = z.strictObject({
