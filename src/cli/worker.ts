@@ -116,6 +116,8 @@ lifecycle.onStop('host', () => host.stop());
 lifecycle.onStop('source', () => source.stop());
 const idle = setInterval(() => void host.tickIdle(), Math.max(250, Math.floor(config.runtime.idlePartitionMs / 4)));
 lifecycle.onStop('idle-ticker', async () => clearInterval(idle));
+const lag = setInterval(() => void host.reportLag(), 5_000);
+lifecycle.onStop('lag-reporter', async () => clearInterval(lag));
 const modelPoll = setInterval(() => {
   currentModel.refresh().then(
     (version) => version && logger.info({ version }, 'model swapped'),

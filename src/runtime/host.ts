@@ -188,6 +188,22 @@ export class ActorHost<M> {
     }
   }
 
+  /**
+   * Sets `input_lag_records` of every partition this worker holds: the input's end offset minus
+   * the durable next offset (what is left to process, whether fetched or not). Kafka's committed
+   * offsets say the same to outside tools, but only every 2 s and behind the durable position.
+   */
+  async reportLag(): Promise<void> {
+    const ends = await this.#endOffsets();
+    if (!ends) return;
+    for (const [p, task] of this.#tasks) {
+      const end = ends.get(p);
+      if (end === undefined || task.nextOffset === null) continue;
+      const lag = Math.max(0, offsetNumber(end) - offsetNumber(task.nextOffset));
+      this.#deps.metrics.inputLagRecords.set({ pipeline: this.#deps.pipeline.name, partition: String(p) }, lag);
+    }
+  }
+
   /** The input's end offsets; undefined when not wired, null when they could not be read. */
   async #endOffsets(): Promise<ReadonlyMap<number, string> | undefined | null> {
     if (!this.#deps.endOffsets) return undefined;
@@ -232,7 +248,7 @@ export class ActorHost<M> {
   #dropPartitionGauges(partition: number): void {
     const labels = { pipeline: this.#deps.pipeline.name, partition: String(partition) };
     const { watermarkMs, eventTimeLagMs, undrainedEffects } = this.#deps.metrics;
-    for (const gauge of [watermarkMs, eventTimeLagMs, undrainedEffects]) gauge.remove(labels);
+    for (const gauge of [watermarkMs, eventTimeLagMs, undrainedEffects, this.#deps.metrics.inputLagRecords]) gauge.remove(labels);
   }
 
   #forget(partition: number): void {

@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 /** The actor runtime's metrics, registered once per process on the given registry. */
 export interface RuntimeMetrics {
   readonly eventsIn: Counter<'pipeline' | 'outcome'>;
+  readonly inputLagRecords: Gauge<'pipeline' | 'partition'>;
   readonly actorMessages: Counter<'actor_type'>;
   readonly effectsOut: Counter<'kind'>;
   readonly deadLetters: Counter<'topic' | 'code'>;
@@ -40,6 +41,7 @@ export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
     activeActors: new Gauge({ name: `${p}active_actors`, help: 'Actor states held in memory', labelNames: ['pipeline'], registers }),
     passivatedActors: new Counter({ name: `${p}passivated_actors_total`, help: 'Actor states evicted from memory', labelNames: ['pipeline'], registers }),
     watermarkMs: new Gauge({ name: `${p}watermark_ms`, help: 'Partition watermark (event time, ms since epoch)', labelNames: ['pipeline', 'partition'], registers }),
+    inputLagRecords: new Gauge({ name: `${p}input_lag_records`, help: 'Records of the input partition after the durable position (Kafka end offset minus stored next offset), per partition this worker holds', labelNames: ['pipeline', 'partition'], registers }),
     eventTimeLagMs: new Gauge({ name: `${p}event_time_lag_ms`, help: 'Wall clock minus max event time seen, per partition', labelNames: ['pipeline', 'partition'], registers }),
     rebalances: new Counter({ name: `${p}rebalances_total`, help: 'Consumer group rebalances seen', labelNames: ['pipeline'], registers }),
     fenced: new Counter({ name: `${p}fenced_total`, help: 'Commits refused because another owner took the partition', labelNames: ['pipeline'], registers }),
