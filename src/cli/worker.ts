@@ -14,7 +14,7 @@ import { endOffsets } from '../adapters/kafka/admin.ts';
 import { KafkaEmitSink } from '../adapters/kafka/emit-sink.ts';
 import { KafkaSource } from '../adapters/kafka/source.ts';
 import { startOpsServer } from '../adapters/http/ops-server.ts';
-import { checkEvictionPolicy, connectRedis } from '../adapters/redis/admin.ts';
+import { checkEvictionPolicy, connectRedis, type EvictionCheck } from '../adapters/redis/admin.ts';
 import { LiveScoreSink } from '../adapters/redis/live-scores.ts';
 import { CurrentModel, RedisModelRegistry } from '../adapters/redis/model-registry.ts';
 import { RedisStateStore } from '../adapters/redis/state-store.ts';
@@ -129,12 +129,14 @@ lifecycle.installSignalHandlers();
 
 // Before consuming anything: a Redis that may evict the store's keys would lose state silently.
 // Retried while Redis does not answer (nothing can be processed without it anyway).
-let eviction: Awaited<ReturnType<typeof checkEvictionPolicy>> | undefined;
+let eviction: EvictionCheck | undefined;
 while (eviction === undefined) {
-  eviction = await checkEvictionPolicy(redis).catch((err: unknown) => {
+  try {
+    eviction = await checkEvictionPolicy(redis);
+  } catch (err) {
     logger.warn({ err }, 'redis unavailable; checking its maxmemory-policy again in 2 s');
-    return new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2_000));
-  });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  }
 }
 if (eviction.safe === false) {
   const err = new RiskstreamError(ErrorCodes.configInvalid, `redis maxmemory-policy is ${eviction.policy}: it may evict actor states, dedup marks and positions; use noeviction or a volatile-* policy`);

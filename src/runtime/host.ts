@@ -247,8 +247,8 @@ export class ActorHost<M> {
 
   #dropPartitionGauges(partition: number): void {
     const labels = { pipeline: this.#deps.pipeline.name, partition: String(partition) };
-    const { watermarkMs, eventTimeLagMs, undrainedEffects } = this.#deps.metrics;
-    for (const gauge of [watermarkMs, eventTimeLagMs, undrainedEffects, this.#deps.metrics.inputLagRecords]) gauge.remove(labels);
+    const { watermarkMs, eventTimeLagMs, undrainedEffects, inputLagRecords } = this.#deps.metrics;
+    for (const gauge of [watermarkMs, eventTimeLagMs, undrainedEffects, inputLagRecords]) gauge.remove(labels);
   }
 
   #forget(partition: number): void {

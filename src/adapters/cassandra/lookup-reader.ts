@@ -1,7 +1,7 @@
 import cassandra from 'cassandra-driver';
 import type { LookupReader, MerchantStatsOut, StoredScore, WindowQuery, WindowRowOut } from '../../api/lookup/ports.ts';
 import type { LiveScoreReader } from '../redis/live-scores.ts';
-import { ErrorCodes, RiskstreamError, toRiskstreamError } from '../../runtime/errors.ts';
+import { ErrorCodes, RiskstreamError } from '../../runtime/errors.ts';
 import { decodeFeatureVector } from './feature-vector.ts';
 
 const { Client, types } = cassandra;
@@ -16,7 +16,7 @@ const UNAVAILABLE_CODES = new Set([0x1000, 0x1001, 0x1002, 0x1200]);
  * fallback for older events; windows and stats from Cassandra with driver-side paging.
  *
  * A store that does not answer (down, frozen, past `readTimeoutMs`) is a retriable
- * STORE_UNAVAILABLE (Redis) or CASSANDRA_UNAVAILABLE error, which the API answers with 503 and
+ * STORE_UNAVAILABLE (Redis, from LiveScoreReader) or CASSANDRA_UNAVAILABLE error, which the API answers with 503 and
  * Retry-After; anything else (a bad query is a bug) stays a plain error, a 500.
  */
 export class StoreLookupReader implements LookupReader {
@@ -41,14 +41,6 @@ export class StoreLookupReader implements LookupReader {
     this.#live = options.live;
   }
 
-  async #fromRedis<T>(read: () => Promise<T>): Promise<T> {
-    try {
-      return await read();
-    } catch (err) {
-      throw toRiskstreamError(err, ErrorCodes.storeUnavailable, true);
-    }
-  }
-
   async #execute(cql: string, params: unknown[], options?: cassandra.QueryOptions): Promise<cassandra.types.ResultSet> {
     try {
       return await this.#client.execute(cql, params, options);
@@ -63,7 +55,7 @@ export class StoreLookupReader implements LookupReader {
   }
 
   async latestUserScore(userId: string): Promise<StoredScore | null> {
-    const live = (await this.#fromRedis(() => this.#live.latestForUser(userId))) as StoredScore | null;
+    const live = (await this.#live.latestForUser(userId)) as StoredScore | null;
     if (live) return live;
     const rs = await this.#execute('SELECT * FROM risk_scores_by_user WHERE user_id = ? LIMIT 1', [userId]);
     const row = rs.first();
@@ -71,7 +63,7 @@ export class StoreLookupReader implements LookupReader {
   }
 
   async scoreByEvent(eventId: string): Promise<StoredScore | null> {
-    const live = (await this.#fromRedis(() => this.#live.forEvent(eventId))) as StoredScore | null;
+    const live = (await this.#live.forEvent(eventId)) as StoredScore | null;
     if (live) return live;
     // risk_scores_by_event maps the event to its row in risk_scores_by_user (tables.ts); rows
     // written before that change hold the whole score too, the fallback if that row is gone.

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { OutputEffect } from '../../runtime/actor.ts';
-import { ErrorCodes, RiskstreamError } from '../../runtime/errors.ts';
+import { ErrorCodes, RiskstreamError, toRiskstreamError } from '../../runtime/errors.ts';
 import type { EffectSink } from '../../runtime/sink.ts';
 
 /**
@@ -156,12 +156,18 @@ export class LiveScoreReader {
   }
 
   async latestForUser(userId: string): Promise<unknown | null> {
-    const json = await this.#redis.get(liveUserKey(this.#prefix, userId));
-    return json === null ? null : JSON.parse(json);
+    return this.#read(liveUserKey(this.#prefix, userId));
   }
 
   async forEvent(eventId: string): Promise<unknown | null> {
-    const json = await this.#redis.get(liveEventKey(this.#prefix, eventId));
+    return this.#read(liveEventKey(this.#prefix, eventId));
+  }
+
+  /** Redis failing to answer is a retriable STORE_UNAVAILABLE (the API answers 503). */
+  async #read(key: string): Promise<unknown | null> {
+    const json = await this.#redis.get(key).catch((err: unknown) => {
+      throw toRiskstreamError(err, ErrorCodes.storeUnavailable, true);
+    });
     return json === null ? null : JSON.parse(json);
   }
 }

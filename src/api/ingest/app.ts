@@ -70,7 +70,7 @@ export function buildIngestApp(deps: IngestAppDeps): FastifyInstance {
   app.addContentTypeParser(['application/json', ...NDJSON_TYPES], { parseAs: 'buffer' }, (_req, body, done) =>
     done(null, body),
   );
-  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string; retriable?: boolean }, req, reply) => {
+  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {
     // A store that did not answer (lookups, API-key reads on a cache miss): the client retries.
     if (err instanceof RiskstreamError && err.retriable && UNAVAILABLE.has(err.code)) {
       req.log.warn({ err }, 'store unavailable');
