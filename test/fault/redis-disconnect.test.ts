@@ -1,15 +1,15 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { prng } from '../support/counting-actor.ts';
-import { expectExact, FAULT_LATENESS_MS, faultStream, groupActivity } from '../support/fault-oracle.ts';
+import { batchFailures, expectExact, FAULT_LATENESS_MS, faultStream, groupActivity } from '../support/fault-oracle.ts';
 import { FaultFixture, placeStream, REDIS_URL, sleep } from '../support/kafka-fixture.ts';
 import { killAllWorkers } from '../support/worker-process.ts';
 
 /**
  * Fault (h): every Redis connection of the workers is cut (CLIENT KILL TYPE normal) every
- * 50–250 ms while the workers work off a backlog (≥ 10 times) while Redis itself stays up. ioredis reconnects and re-sends the
- * commands that had no reply yet, so a commit script that Redis ran before the cut arrives a
- * second time; the store must refuse it (its offset check: `offset_mismatch`, stored offset =
+ * 50–250 ms (≥ 10 times) while the workers work off a backlog and Redis itself stays up.
+ * ioredis reconnects and re-sends the commands that had no reply yet, so a commit script that
+ * Redis ran before the cut arrives a second time; the store must refuse it (its offset check: `offset_mismatch`, stored offset =
  * the batch's next offset) and the partition must claim again and go on from the stored
  * position, never applying the batch twice. Test files run one at a time, so the cuts only hit
  * this test's workers (and its own reading client, which reconnects too). The stream is
@@ -17,7 +17,7 @@ import { killAllWorkers } from '../support/worker-process.ts';
  */
 const SEED = 7_373;
 const EVENTS = 200_000;
-/** Cuts land every 50–250 ms while the backlog lasts (18–23 in local runs). */
+/** Cuts land every 50–250 ms while the backlog lasts (12–21 in local runs). */
 const MIN_CUTS = 10;
 
 describe('fault: Redis connections cut mid-stream', () => {
@@ -56,11 +56,7 @@ describe('fault: Redis connections cut mid-stream', () => {
       expect(workers.map((w) => w.alive)).toEqual([true, true]);
       // Why batches were retried, by error code (OFFSET_MISMATCH: a commit re-sent after it was applied).
       const codes = new Map<string, number>();
-      for (const r of workers.flatMap((w) => w.records)) {
-        if (r.msg !== 'batch failed; retrying after a backoff') continue;
-        const code = String((r.err as { code?: unknown } | undefined)?.code ?? 'none');
-        codes.set(code, (codes.get(code) ?? 0) + 1);
-      }
+      for (const { code } of batchFailures(workers)) codes.set(code, (codes.get(code) ?? 0) + 1);
       console.log(
         `[fault h] ${cuts.length} cuts (connections@progress: ${cuts.join(' ')}); batch retries ${JSON.stringify(Object.fromEntries(codes))}, ` +
           `${groupActivity(workers)}; ${((Date.now() - started) / 1000).toFixed(1)} s`,

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { expectExact, FAULT_LATENESS_MS, faultStream, groupActivity } from '../support/fault-oracle.ts';
+import { batchFailures, expectExact, FAULT_LATENESS_MS, faultStream, groupActivity } from '../support/fault-oracle.ts';
 import { FaultFixture, placeStream, REDIS_URL, sleep } from '../support/kafka-fixture.ts';
 import { killAllWorkers } from '../support/worker-process.ts';
 
@@ -64,9 +64,7 @@ describe('fault: Redis out of memory mid-stream', () => {
       await fixture.waitCaughtUp(150_000);
       await expectExact(fixture, stream);
       expect(workers.map((w) => w.alive)).toEqual([true, true]);
-      const oom = workers.flatMap((w) => w.records).filter(
-        (r) => r.msg === 'batch failed; retrying after a backoff' && /OOM/.test(String((r.err as { message?: unknown } | undefined)?.message)),
-      ).length;
+      const oom = batchFailures(workers).filter((f) => /OOM/.test(f.message)).length;
       expect(oom).toBeGreaterThan(0);
       console.log(`[fault i] ${notes.join('; ')}; ${oom} batches refused with OOM and retried, ${groupActivity(workers)}; ${((Date.now() - started) / 1000).toFixed(1)} s`);
       passed = true;

@@ -68,6 +68,14 @@ export async function expectExact(fixture: FaultFixture, stream: Map<number, Msg
   return result;
 }
 
+/** The errors of the batches the workers retried (their 'batch failed' log records), in log order. */
+export function batchFailures(workers: readonly WorkerProcess[]): { code: string; message: string }[] {
+  return workers.flatMap((w) => w.records).filter((r) => r.msg === 'batch failed; retrying after a backoff').map((r) => {
+    const err = r.err as { code?: unknown; message?: unknown } | undefined;
+    return { code: String(err?.code ?? 'none'), message: String(err?.message ?? '') };
+  });
+}
+
 /** What the workers' logs say they went through: kafkajs consumer restarts, group rejoins, claims. */
 export function groupActivity(workers: readonly WorkerProcess[]): string {
   const crashes = workers.reduce((n, w) => n + w.count('consumer crashed'), 0);
