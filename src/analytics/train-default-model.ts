@@ -48,6 +48,8 @@ export interface DefaultTrainingOptions {
    * ln(rate) (prior correction for case-control sampling) so probabilities stay calibrated.
    */
   negativeSampleRate?: number;
+  /** A model to score on the same held-out rows (the current one, for a promotion decision). */
+  baseline?: RiskModel;
 }
 
 /** Held-out quality, overall and per tag (pattern) against all legitimate rows. */
@@ -65,6 +67,9 @@ export interface EvaluationReport {
   blockRate: number;
   precisionOfBlock: number;
   aucByTag: Record<string, number>;
+  /** The baseline model's AUC and precision at 1% on the same held-out rows, when one was given. */
+  baselineAuc?: number;
+  baselinePrecisionAt1Pct?: number;
   cv: { settings: TrainSettings; meanAuc: number }[];
   best: TrainSettings;
 }
@@ -125,5 +130,11 @@ export function trainAndEvaluate(
     cv: result.cv.map((c) => ({ settings: c.settings, meanAuc: c.meanAuc })),
     best: result.best,
   };
+  if (opts.baseline) {
+    const baseline = opts.baseline;
+    const b = testIdx.map((i) => score(baseline, featuresFromVector(set.rows[i] as number[])).score);
+    report.baselineAuc = auc(b, y);
+    report.baselinePrecisionAt1Pct = precisionAtFraction(b, y, 0.01);
+  }
   return { model, report };
 }

@@ -16,6 +16,7 @@ import { KafkaSource } from '../adapters/kafka/source.ts';
 import { startOpsServer } from '../adapters/http/ops-server.ts';
 import { checkEvictionPolicy, connectRedis, type EvictionCheck } from '../adapters/redis/admin.ts';
 import { LiveScoreSink } from '../adapters/redis/live-scores.ts';
+import { CurrentGraph, RedisGraphStore } from '../adapters/redis/graph-store.ts';
 import { CurrentModel, RedisModelRegistry } from '../adapters/redis/model-registry.ts';
 import { RedisStateStore } from '../adapters/redis/state-store.ts';
 import { DEFAULT_MODEL } from '../analytics/default-model.ts';
@@ -51,9 +52,11 @@ if (!factory) {
 const redis = connectRedis(config.redis.url, { autoPipelining: config.redis.autoPipelining });
 // The model is swapped in place when a new version is promoted in the registry: no restart.
 const currentModel = new CurrentModel(new RedisModelRegistry(redis, config.redis.keyPrefix), DEFAULT_MODEL);
+// Likewise the graph snapshot of the last batch rebuild (ring score, component size per user).
+const currentGraph = new CurrentGraph(new RedisGraphStore(redis, config.redis.keyPrefix));
 const pipeline = factory({
   ...(values.topic === undefined ? {} : { topic: values.topic }),
-  scoring: { model: () => currentModel.get(), graph: () => undefined },
+  scoring: { model: () => currentModel.get(), graph: (userId) => currentGraph.get(userId) },
   allowedLatenessMs: config.runtime.allowedLatenessMs,
 });
 const topic = config.kafka.topicPrefix + pipeline.input.topic;
@@ -118,12 +121,18 @@ const idle = setInterval(() => void host.tickIdle(), Math.max(250, Math.floor(co
 lifecycle.onStop('idle-ticker', async () => clearInterval(idle));
 const lag = setInterval(() => void host.reportLag(), 5_000);
 lifecycle.onStop('lag-reporter', async () => clearInterval(lag));
-const modelPoll = setInterval(() => {
-  currentModel.refresh().then(
-    (version) => version && logger.info({ version }, 'model swapped'),
-    (err: unknown) => logger.warn({ err }, 'model refresh failed; keeping the current model'),
-  );
-}, 5_000);
+const refreshScoring = () =>
+  Promise.all([
+    currentModel.refresh().then(
+      (version) => version && logger.info({ version }, 'model swapped'),
+      (err: unknown) => logger.warn({ err }, 'model refresh failed; keeping the current model'),
+    ),
+    currentGraph.refresh().then(
+      (id) => id && logger.info({ snapshot: id }, 'graph snapshot swapped'),
+      (err: unknown) => logger.warn({ err }, 'graph refresh failed; keeping the current snapshot'),
+    ),
+  ]);
+const modelPoll = setInterval(() => void refreshScoring(), 5_000);
 lifecycle.onStop('model-poll', async () => clearInterval(modelPoll));
 lifecycle.installSignalHandlers();
 
@@ -146,6 +155,8 @@ if (eviction.safe === false) {
 }
 if (eviction.safe === undefined) logger.warn('redis maxmemory-policy could not be read (CONFIG unavailable); make sure it is noeviction or volatile-*');
 
+// The promoted model and the latest graph from the start, not after the first poll.
+await refreshScoring();
 await source.start();
 lifecycle.markRunning();
 logger.info({ pipeline: pipeline.name, topic, group, metricsPort: ops.port }, 'worker running');

@@ -177,6 +177,37 @@ const bronze = z.strictObject({
   segmentMaxAgeMs: z.number().int().min(100).default(10_000),
 });
 
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** Batch layer (BullMQ jobs in their own process: src/cli/batch.ts). Every*: 0 = on demand only. */
+const batch = z.strictObject({
+  queueName: z.string().min(1).default('riskstream-batch'),
+  attempts: z.number().int().min(1).default(3),
+  backoffMs: z.number().int().min(0).default(10_000),
+  graphRebuildEveryMs: z.number().int().min(0).default(15 * 60_000),
+  graphLookbackMs: z.number().int().min(60_000).default(30 * DAY_MS),
+  qualityEveryMs: z.number().int().min(0).default(HOUR_MS),
+  qualityLookbackMs: z.number().int().min(60_000).default(DAY_MS),
+  /** The quality report fails (and the alert fires) below this score. */
+  qualityAlertBelow: z.number().min(0).max(100).default(80),
+  anomaliesEveryMs: z.number().int().min(0).default(6 * HOUR_MS),
+  anomaliesLookbackDays: z.number().int().min(8).default(60),
+  anomaliesZThreshold: z.number().positive().default(3),
+  retrainEveryMs: z.number().int().min(0).default(DAY_MS),
+  retrainLookbackMs: z.number().int().min(HOUR_MS).default(30 * DAY_MS),
+  /** Events younger than this are left out of training: their chargebacks may still come. */
+  retrainLabelMaturityMs: z.number().int().min(0).default(7 * DAY_MS),
+  retrainMinAucGain: z.number().min(0).default(0.005),
+  retrainMinTestPositives: z.number().int().min(1).default(20),
+  retrainNegativeSampleRate: z.number().gt(0).max(1).default(0.4),
+  /** Queue dashboard (bull-board); off while the password is empty. */
+  dashboardHost: z.string().min(1).default('127.0.0.1'),
+  dashboardPort: z.number().int().min(0).max(65535).default(9473),
+  dashboardUser: z.string().min(1).default('admin'),
+  dashboardPassword: z.string().default(''),
+});
+
 const observability = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Port of /metrics, /healthz, /readyz for processes without their own HTTP app. */
@@ -195,6 +226,7 @@ export const configSchema = z.strictObject({
   runtime: runtime.prefault({}),
   api: api.prefault({}),
   bronze: bronze.prefault({}),
+  batch: batch.prefault({}),
   observability: observability.prefault({}),
 });
 

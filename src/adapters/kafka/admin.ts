@@ -77,6 +77,18 @@ export async function endOffsets(
   });
 }
 
+/** Low (first kept) and high (next to be written) offsets per partition of `topic`. */
+export async function offsetRanges(
+  config: Pick<Config, 'kafka'>,
+  topic: string,
+  logger: Logger,
+): Promise<Map<number, { low: string; high: string }>> {
+  return withAdmin(config, logger, async (admin) => {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return new Map(offsets.map((o) => [o.partition, { low: o.low, high: o.high }]));
+  });
+}
+
 /** Deletes consumer groups (throw-away readers, tests); missing or non-empty ones are skipped. */
 export async function deleteGroups(
   config: Pick<Config, 'kafka'>,

@@ -1,0 +1,122 @@
+import type { Redis } from 'ioredis';
+import type { GraphContext } from '../../analytics/user-features.ts';
+
+/**
+ * Graph snapshots written by the batch graph rebuild and read by the user workers:
+ *
+ *   <prefix>:graph:v:<id>     hash    user_id → "<ringScore>|<componentSize>" (only users whose
+ *                                     context differs from the defaults: ring 0, component 1)
+ *   <prefix>:graph:meta:<id>  string  JSON {id, builtAtMs, users, ...summary}
+ *   <prefix>:graph:current    string  the id workers use
+ *
+ * A snapshot is written whole under its own id before `current` moves to it, so a worker never
+ * reads half a rebuild; the same id rewritten (a retried job) holds the same content. Older
+ * snapshots than the last `keep` are deleted after the switch.
+ */
+export interface GraphSnapshot {
+  readonly id: string;
+  readonly builtAtMs: number;
+  readonly contexts: Readonly<Record<string, GraphContext>>;
+  readonly summary: Readonly<Record<string, number | string>>;
+}
+
+const CHUNK = 1_000;
+
+export class RedisGraphStore {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+
+  constructor(redis: Redis, prefix: string) {
+    this.#redis = redis;
+    this.#prefix = prefix;
+  }
+
+  #key(suffix: string): string {
+    return `${this.#prefix}:graph:${suffix}`;
+  }
+
+  /** Writes the snapshot, makes it current, and deletes snapshots older than the last `keep`. */
+  async publish(snapshot: GraphSnapshot, keep = 3): Promise<void> {
+    const dataKey = this.#key(`v:${snapshot.id}`);
+    const entries = Object.entries(snapshot.contexts);
+    // A retried job starts the hash again: no field of an earlier partial write survives.
+    await this.#redis.del(dataKey);
+    for (let i = 0; i < entries.length; i += CHUNK) {
+      const args: string[] = [];
+      for (const [user, c] of entries.slice(i, i + CHUNK)) args.push(user, `${c.ringScore}|${c.componentSize}`);
+      await this.#redis.hset(dataKey, ...args);
+    }
+    const meta = { id: snapshot.id, builtAtMs: snapshot.builtAtMs, users: entries.length, ...snapshot.summary };
+    await this.#redis
+      .multi()
+      .set(this.#key(`meta:${snapshot.id}`), JSON.stringify(meta))
+      .zadd(this.#key('snapshots'), snapshot.builtAtMs, snapshot.id)
+      .set(this.#key('current'), snapshot.id)
+      .exec();
+    const old = await this.#redis.zrange(this.#key('snapshots'), '0', String(-(keep + 1)));
+    for (const id of old) {
+      if (id === snapshot.id) continue;
+      await this.#redis.multi().del(this.#key(`v:${id}`), this.#key(`meta:${id}`)).zrem(this.#key('snapshots'), id).exec();
+    }
+  }
+
+  async currentId(): Promise<string | null> {
+    return this.#redis.get(this.#key('current'));
+  }
+
+  async meta(id: string): Promise<Record<string, unknown> | null> {
+    const json = await this.#redis.get(this.#key(`meta:${id}`));
+    return json === null ? null : (JSON.parse(json) as Record<string, unknown>);
+  }
+
+  /** The whole snapshot, read in HSCAN pages (a large hash never blocks Redis in one call). */
+  async load(id: string): Promise<Map<string, GraphContext>> {
+    const out = new Map<string, GraphContext>();
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.#redis.hscan(this.#key(`v:${id}`), cursor, 'COUNT', CHUNK);
+      for (let i = 0; i + 1 < flat.length; i += 2) out.set(flat[i] as string, decodeContext(flat[i + 1] as string));
+      cursor = next;
+    } while (cursor !== '0');
+    return out;
+  }
+
+  /** One user's context in a snapshot (the lookup API's graph read). */
+  async user(id: string, userId: string): Promise<GraphContext | undefined> {
+    const raw = await this.#redis.hget(this.#key(`v:${id}`), userId);
+    return raw === null ? undefined : decodeContext(raw);
+  }
+}
+
+function decodeContext(raw: string): GraphContext {
+  const [ring, size] = raw.split('|');
+  return { ringScore: Number(ring), componentSize: Number(size) };
+}
+
+/** Holds the current snapshot in memory; `refresh` swaps it when `current` moved. */
+export class CurrentGraph {
+  readonly #store: RedisGraphStore;
+  #id: string | null = null;
+  #contexts: ReadonlyMap<string, GraphContext> = new Map();
+
+  constructor(store: RedisGraphStore) {
+    this.#store = store;
+  }
+
+  get(userId: string): GraphContext | undefined {
+    return this.#contexts.get(userId);
+  }
+
+  get id(): string | null {
+    return this.#id;
+  }
+
+  /** Returns the new snapshot id when it changed, else null. */
+  async refresh(): Promise<string | null> {
+    const id = await this.#store.currentId();
+    if (id === null || id === this.#id) return null;
+    this.#contexts = await this.#store.load(id);
+    this.#id = id;
+    return id;
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Entry point of the batch layer (PRODUCT §5): BullMQ jobs in their own process, separate from
+ * the stream workers so batch load never starves the stream.
+ *
+ *   batch                         run the scheduled jobs (graph rebuild, model retrain, merchant
+ *                                 anomalies, data quality) until SIGTERM; /metrics on
+ *                                 observability.metricsPort; the queue dashboard when
+ *                                 RISKSTREAM_BATCH_DASHBOARD_PASSWORD is set
+ *   batch --run <job> [--as-of <ISO time or epoch ms>]
+ *                                 run one job now, print its result as JSON, exit (0 done, 1 failed)
+ */
+import { parseArgs } from 'node:util';
+import { startDashboard } from '../adapters/bullmq/dashboard.ts';
+import { BatchQueue } from '../adapters/bullmq/batch-queue.ts';
+import { BronzeLakeReader } from '../adapters/duckdb/bronze-reader.ts';
+import { startOpsServer } from '../adapters/http/ops-server.ts';
+import { KafkaLabelReader } from '../adapters/kafka/labels-reader.ts';
+import { connectRedis } from '../adapters/redis/admin.ts';
+import { RedisReportStore } from '../adapters/redis/batch-reports.ts';
+import { RedisGraphStore } from '../adapters/redis/graph-store.ts';
+import { RedisModelRegistry } from '../adapters/redis/model-registry.ts';
+import { DEFAULT_MODEL } from '../analytics/default-model.ts';
+import { batchJobs, JOB_NAMES } from '../batch/jobs.ts';
+import { createBatchMetrics } from '../batch/metrics.ts';
+import { fullTopicName, TopicBase } from '../provision/topics.ts';
+import { loadConfig } from '../runtime/config.ts';
+import { Lifecycle } from '../runtime/lifecycle.ts';
+import { createLogger } from '../runtime/logger.ts';
+import { createRegistry } from '../runtime/metrics.ts';
+
+const { values } = parseArgs({
+  options: {
+    run: { type: 'string' },
+    'as-of': { type: 'string' },
+    'timeout-ms': { type: 'string', default: '1800000' },
+  },
+});
+
+const config = loadConfig(process.env);
+const logger = createLogger({ name: 'batch', level: config.observability.logLevel });
+if (values.run !== undefined && !(JOB_NAMES as readonly string[]).includes(values.run)) {
+  logger.fatal({ job: values.run, known: JOB_NAMES }, 'unknown batch job');
+  process.exit(2);
+}
+
+const redis = connectRedis(config.redis.url);
+const prefix = config.redis.keyPrefix;
+const jobs = batchJobs(config, {
+  lake: new BronzeLakeReader(config.bronze.dir),
+  labels: new KafkaLabelReader(config, fullTopicName(config.kafka.topicPrefix, TopicBase.labels), logger),
+  graph: new RedisGraphStore(redis, prefix),
+  models: new RedisModelRegistry(redis, prefix),
+  reports: new RedisReportStore(redis, prefix),
+  fallbackModel: DEFAULT_MODEL,
+});
+const registry = createRegistry('batch');
+const metrics = createBatchMetrics(registry);
+const queue = new BatchQueue({
+  redisUrl: config.redis.url,
+  prefix: `${prefix}:bull`,
+  queueName: config.batch.queueName,
+  jobs,
+  attempts: config.batch.attempts,
+  backoffMs: config.batch.backoffMs,
+  logger,
+  work: true,
+  onFinished: (job, outcome, s, result) => metrics.finished(job, outcome, s, result, Date.now()),
+});
+
+if (values.run !== undefined) {
+  const asOf = values['as-of'];
+  const asOfMs = asOf === undefined ? Date.now() : /^\d+$/.test(asOf) ? Number(asOf) : Date.parse(asOf);
+  let code = 0;
+  try {
+    if (!Number.isFinite(asOfMs)) throw new Error(`--as-of: not a time: ${asOf}`);
+    const result = await queue.runNow(values.run, asOfMs, Number(values['timeout-ms']));
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } catch (err) {
+    logger.error({ err, job: values.run }, 'batch job failed');
+    code = 1;
+  }
+  await queue.close();
+  redis.disconnect();
+  process.exit(code);
+}
+
+const lifecycle = new Lifecycle(logger);
+// Stopped in reverse: the queue (and a running job) first, Redis last.
+lifecycle.onStop('redis', async () => void redis.quit());
+await queue.schedule();
+const ops = await startOpsServer({
+  host: config.observability.metricsHost, port: config.observability.metricsPort, registry,
+  healthy: () => lifecycle.state !== 'stopped', ready: () => lifecycle.state === 'running',
+});
+lifecycle.onStop('ops-server', () => ops.close());
+if (config.batch.dashboardPassword.length > 0) {
+  const dashboard = await startDashboard({
+    host: config.batch.dashboardHost, port: config.batch.dashboardPort,
+    user: config.batch.dashboardUser, password: config.batch.dashboardPassword, queues: [queue.queue],
+  });
+  lifecycle.onStop('dashboard', () => dashboard.close());
+  logger.info({ port: dashboard.port, path: '/queues' }, 'queue dashboard listening');
+} else {
+  logger.info('queue dashboard off (set RISKSTREAM_BATCH_DASHBOARD_PASSWORD to serve it)');
+}
+lifecycle.onStop('queue', () => queue.close());
+lifecycle.installSignalHandlers();
+lifecycle.markRunning();
+logger.info({ jobs: jobs.map((j) => ({ name: j.name, everyMs: j.everyMs })), metricsPort: ops.port }, 'batch process running');
