@@ -1,0 +1,216 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import kafkajs from 'kafkajs';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BatchQueue } from '../../src/adapters/bullmq/batch-queue.ts';
+import { DASHBOARD_PATH, startDashboard } from '../../src/adapters/bullmq/dashboard.ts';
+import { BronzeLakeReader } from '../../src/adapters/duckdb/bronze-reader.ts';
+import { deleteTopics, ensureTopics } from '../../src/adapters/kafka/admin.ts';
+import { KafkaLabelReader } from '../../src/adapters/kafka/labels-reader.ts';
+import { unlinkByPrefix } from '../../src/adapters/redis/admin.ts';
+import { RedisReportStore } from '../../src/adapters/redis/batch-reports.ts';
+import { CurrentGraph, RedisGraphStore } from '../../src/adapters/redis/graph-store.ts';
+import { RedisModelRegistry } from '../../src/adapters/redis/model-registry.ts';
+import { DEFAULT_MODEL } from '../../src/analytics/default-model.ts';
+import { batchJobs } from '../../src/batch/jobs.ts';
+import { encodeLabel, type FraudLabel } from '../../src/contract/label.ts';
+import { generateTraffic, generatorOptions } from '../../src/generator/generate.ts';
+import { fullTopicName, TopicBase, topics } from '../../src/provision/topics.ts';
+import { silentLogger } from '../../src/runtime/logger.ts';
+import { writeBronzeLake } from '../support/bronze-lake.ts';
+import { testConfig, uniqueName } from '../support/services.ts';
+
+const DAY = 86_400_000;
+
+/** User–device components by union-find over the unique events: the graph oracle. */
+function componentSizes(events: readonly { user_id: string; device_id?: string | undefined }[]): Map<string, number> {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    while (parent.get(x) !== x) x = parent.get(x) as string;
+    return x;
+  };
+  const add = (x: string) => parent.has(x) || parent.set(x, x);
+  for (const e of events) {
+    add(`u${e.user_id}`);
+    if (e.device_id === undefined) continue;
+    add(`d${e.device_id}`);
+    parent.set(find(`u${e.user_id}`), find(`d${e.device_id}`));
+  }
+  const size = new Map<string, number>();
+  for (const x of parent.keys()) if (x.startsWith('u')) size.set(find(x), (size.get(find(x)) ?? 0) + 1);
+  const out = new Map<string, number>();
+  for (const x of parent.keys()) if (x.startsWith('u') && (size.get(find(x)) ?? 0) > 1) out.set(x.slice(1), size.get(find(x)) as number);
+  return out;
+}
+
+// The batch layer on the real stack: BullMQ on the local Redis, the bronze lake written by the
+// archiver's commit path and read through DuckDB, labels from a real Kafka topic.
+describe('batch jobs on the local stack', () => {
+  const name = uniqueName('it_batch');
+  const topicPrefix = `${name}.`;
+  const keyPrefix = name;
+  const logger = silentLogger();
+  let dir: string;
+  const traffic = generateTraffic(generatorOptions({ seed: 'it-batch', events: 6_000, periodMs: 3 * DAY }));
+  const events = traffic.emissions.map((e) => e.event);
+  const asOfMs = Math.max(...events.map((e) => e.ts_ms)) + 1;
+  const labels: FraudLabel[] = traffic.labels.map((l) => l.label).filter((l) => l.label_ts_ms <= asOfMs);
+  const config = testConfig({
+    kafka: { topicPrefix },
+    redis: { keyPrefix },
+    batch: { queueName: 'it-batch', graphLookbackMs: 30 * DAY, qualityLookbackMs: 30 * DAY, attempts: 1 },
+  });
+  const labelsTopic = fullTopicName(topicPrefix, TopicBase.labels);
+  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 2 });
+  const finished: { job: string; outcome: string }[] = [];
+  let queue: BatchQueue;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'it-batch-'));
+    // partition by merchant, arrival in emission order (duplicates and late events included)
+    await writeBronzeLake(
+      dir,
+      traffic.emissions.map((e, i) => ({ partition: e.event.merchant_id.length % 3, event: e.event as never, timestampMs: 1_700_000_000_000 + i })),
+    );
+    await ensureTopics(config, topics(topicPrefix).filter((t) => t.base === TopicBase.labels), { logger });
+    const producer = new kafkajs.Kafka({ clientId: 'it-batch', brokers: [...config.kafka.brokers], logLevel: kafkajs.logLevel.NOTHING }).producer();
+    await producer.connect();
+    await producer.send({ topic: labelsTopic, messages: [...labels.map(encodeLabel), { key: 'x', value: 'not a label' }] });
+    await producer.disconnect();
+    const jobs = batchJobs(config, {
+      lake: new BronzeLakeReader(dir),
+      labels: new KafkaLabelReader(config, labelsTopic, logger, 60_000),
+      graph: new RedisGraphStore(redis, keyPrefix),
+      models: new RedisModelRegistry(redis, keyPrefix),
+      reports: new RedisReportStore(redis, keyPrefix),
+      fallbackModel: DEFAULT_MODEL,
+    });
+    queue = new BatchQueue({
+      redisUrl: config.redis.url, prefix: `${keyPrefix}:bull`, queueName: config.batch.queueName, jobs,
+      attempts: 1, backoffMs: 10, logger, work: true,
+      onFinished: (job, outcome) => void finished.push({ job, outcome }),
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await queue?.close();
+    await unlinkByPrefix(redis, keyPrefix);
+    await redis.quit();
+    await deleteTopics(config, [labelsTopic], logger);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads every label on the topic and skips a record that is not one', async () => {
+    const reader = new KafkaLabelReader(config, labelsTopic, logger, 60_000);
+    const got = await reader.labels();
+    expect(got).toHaveLength(labels.length);
+    expect(new Set(got.map((l) => l.event_id))).toEqual(new Set(labels.map((l) => l.event_id)));
+    expect(reader.invalid).toBe(1);
+  }, 90_000);
+
+  it('rebuilds the graph through the queue: the Redis snapshot equals a union-find recomputation, and workers load it', async () => {
+    const result = (await queue.runNow('graph-rebuild', asOfMs, 120_000)) as Record<string, number | string>;
+    const unique = [...new Map(events.map((e) => [e.event_id, e])).values()].filter((e) => e.ts_ms >= asOfMs - 30 * DAY && e.ts_ms < asOfMs);
+    const expected = componentSizes(unique);
+    expect(expected.size).toBeGreaterThan(5); // the planted rings share devices
+    expect(result).toMatchObject({ snapshotId: String(asOfMs), events: unique.length, usersWithContext: expected.size });
+    expect(result.knownFraudUsers).toBe(new Set(labels.filter((l) => l.label === 'fraud').map((l) => l.user_id)).size);
+
+    const store = new RedisGraphStore(redis, keyPrefix);
+    expect(await store.currentId()).toBe(String(asOfMs));
+    const current = new CurrentGraph(store);
+    expect(await current.refresh()).toBe(String(asOfMs));
+    const loaded = await store.load(String(asOfMs));
+    expect(new Map([...loaded].map(([u, c]) => [u, c.componentSize]))).toEqual(expected);
+    for (const [u, c] of loaded) {
+      expect(current.get(u)).toEqual(c);
+      expect(c.ringScore).toBeGreaterThan(0);
+      expect(c.ringScore).toBeLessThanOrEqual(1);
+    }
+    expect(await current.refresh()).toBeNull(); // unchanged: no reload
+
+    // The same job asked for again (same kind and as-of time) is the same job: not run twice.
+    const again = await queue.runNow('graph-rebuild', asOfMs, 60_000);
+    expect(again).toEqual(result);
+    expect(finished.filter((f) => f.job === 'graph-rebuild')).toEqual([{ job: 'graph-rebuild', outcome: 'completed' }]);
+  }, 180_000);
+
+  it('checks data quality over every stored row and keeps the report in Redis', async () => {
+    const report = (await queue.runNow('quality-check', asOfMs, 120_000)) as { rows: number; score: number; results: { name: string; unexpected: number }[] };
+    const inRange = events.filter((e) => e.ts_ms >= asOfMs - 30 * DAY && e.ts_ms < asOfMs);
+    expect(report.rows).toBe(inRange.length);
+    const repeats = inRange.length - new Set(inRange.map((e) => e.event_id)).size;
+    expect(repeats).toBeGreaterThan(0); // the generator re-sends some events
+    expect(report.results.find((r) => r.name === 'event_id unique')?.unexpected).toBe(repeats);
+    expect(await new RedisReportStore(redis, keyPrefix).get('quality-check')).toEqual(JSON.parse(JSON.stringify(report)));
+  }, 180_000);
+
+  it('schedules every job kind as a BullMQ job scheduler', async () => {
+    await queue.schedule();
+    const schedulers = await queue.queue.getJobSchedulers();
+    expect(new Map(schedulers.map((s) => [s.key, Number(s.every)]))).toEqual(
+      new Map([
+        ['graph-rebuild', config.batch.graphRebuildEveryMs],
+        ['model-retrain', config.batch.retrainEveryMs],
+        ['merchant-anomalies', config.batch.anomaliesEveryMs],
+        ['quality-check', config.batch.qualityEveryMs],
+      ]),
+    );
+  });
+
+  it('serves the queue dashboard only with the configured credentials', async () => {
+    const dashboard = await startDashboard({ host: '127.0.0.1', port: 0, user: 'ops', password: 's3cret', queues: [queue.queue] });
+    try {
+      const base = `http://127.0.0.1:${dashboard.port}${DASHBOARD_PATH}`;
+      const auth = { authorization: `Basic ${Buffer.from('ops:s3cret').toString('base64')}` };
+      const denied = await fetch(`${base}/api/queues`);
+      expect(denied.status).toBe(401);
+      expect(denied.headers.get('www-authenticate')).toMatch(/^Basic /);
+      expect((await fetch(`${base}/api/queues`, { headers: { authorization: `Basic ${Buffer.from('ops:wrong').toString('base64')}` } })).status).toBe(401);
+      const api = await fetch(`${base}/api/queues?activeQueue=it-batch&status=completed&page=1`, { headers: auth });
+      expect(api.status).toBe(200);
+      const body = (await api.json()) as { queues: { name: string; counts: Record<string, number> }[] };
+      const q = body.queues.find((x) => x.name === 'it-batch');
+      expect(q?.counts.completed).toBeGreaterThanOrEqual(2);
+      const page = await fetch(base, { headers: auth });
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    } finally {
+      await dashboard.close();
+    }
+  });
+});
+
+describe('BatchQueue retries', () => {
+  const config = testConfig();
+  const keyPrefix = uniqueName('it_batchq');
+  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 2 });
+  afterAll(async () => {
+    await unlinkByPrefix(redis, keyPrefix);
+    await redis.quit();
+  });
+
+  it('a failed attempt is retried with the same as-of time; every attempt is reported', async () => {
+    const seen: number[] = [];
+    const outcomes: string[] = [];
+    const queue = new BatchQueue({
+      redisUrl: config.redis.url, prefix: `${keyPrefix}:bull`, queueName: 'retry', attempts: 3, backoffMs: 20,
+      logger: silentLogger(), work: true, onFinished: (_job, outcome) => void outcomes.push(outcome),
+      jobs: [{ name: 'flaky', everyMs: 0, run: async (ctx) => {
+        seen.push(ctx.asOfMs);
+        if (seen.length < 3) throw new Error(`attempt ${seen.length} fails`);
+        return { attempts: seen.length };
+      } }],
+    });
+    try {
+      expect(await queue.runNow('flaky', 123_456, 30_000)).toEqual({ attempts: 3 });
+      expect(seen).toEqual([123_456, 123_456, 123_456]);
+      expect(outcomes).toEqual(['failed', 'failed', 'completed']);
+      await expect(queue.runNow('unknown', 1, 1_000)).rejects.toThrow(/unknown batch job/);
+    } finally {
+      await queue.close();
+    }
+  }, 60_000);
+});
