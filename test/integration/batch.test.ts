@@ -20,29 +20,14 @@ import { generateTraffic, generatorOptions } from '../../src/generator/generate.
 import { fullTopicName, TopicBase, topics } from '../../src/provision/topics.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
 import { writeBronzeLake } from '../support/bronze-lake.ts';
+import { userDeviceComponents } from '../support/graph-oracle.ts';
 import { testConfig, uniqueName } from '../support/services.ts';
 
 const DAY = 86_400_000;
 
-/** User–device components by union-find over the unique events: the graph oracle. */
+/** Component size of every user who shares a device with another (the graph oracle). */
 function componentSizes(events: readonly { user_id: string; device_id?: string | undefined }[]): Map<string, number> {
-  const parent = new Map<string, string>();
-  const find = (x: string): string => {
-    while (parent.get(x) !== x) x = parent.get(x) as string;
-    return x;
-  };
-  const add = (x: string) => parent.has(x) || parent.set(x, x);
-  for (const e of events) {
-    add(`u${e.user_id}`);
-    if (e.device_id === undefined) continue;
-    add(`d${e.device_id}`);
-    parent.set(find(`u${e.user_id}`), find(`d${e.device_id}`));
-  }
-  const size = new Map<string, number>();
-  for (const x of parent.keys()) if (x.startsWith('u')) size.set(find(x), (size.get(find(x)) ?? 0) + 1);
-  const out = new Map<string, number>();
-  for (const x of parent.keys()) if (x.startsWith('u') && (size.get(find(x)) ?? 0) > 1) out.set(x.slice(1), size.get(find(x)) as number);
-  return out;
+  return new Map([...userDeviceComponents(events)].filter(([, m]) => m.length > 1).map(([u, m]) => [u, m.length]));
 }
 
 // The batch layer on the real stack: BullMQ on the local Redis, the bronze lake written by the

@@ -3,39 +3,20 @@ import { runGraphRebuild } from '../../../src/batch/graph-rebuild.ts';
 import type { FraudLabel } from '../../../src/contract/label.ts';
 import { createRng } from '../../../src/analytics/prng.ts';
 import { jobContext, MemoryGraph, MemoryLabels, MemoryLake } from '../../support/batch-memory.ts';
+import { userDeviceComponents } from '../../support/graph-oracle.ts';
 
 const DAY = 86_400_000;
 const AS_OF = Date.UTC(2026, 0, 10);
 
-/** Independent oracle: user–device components by union-find, ring score by the documented formula. */
+/** Independent oracle: union-find components, ring score by the documented formula. */
 function oracle(events: { user_id: string; device_id?: string | undefined }[], fraud: Set<string>) {
-  const parent = new Map<string, string>();
-  const find = (x: string): string => {
-    let r = x;
-    while (parent.get(r) !== r) r = parent.get(r) as string;
-    parent.set(x, r);
-    return r;
-  };
-  const add = (x: string) => parent.has(x) || parent.set(x, x);
-  for (const e of events) {
-    add(`u${e.user_id}`);
-    if (e.device_id === undefined) continue;
-    add(`d${e.device_id}`);
-    parent.set(find(`u${e.user_id}`), find(`d${e.device_id}`));
-  }
-  const members = new Map<string, string[]>();
-  for (const x of parent.keys()) {
-    if (!x.startsWith('u')) continue;
-    const r = find(x);
-    members.set(r, [...(members.get(r) ?? []), x.slice(1)]);
-  }
   const out: Record<string, { ringScore: number; componentSize: number }> = {};
-  for (const users of members.values()) {
+  for (const [u, users] of userDeviceComponents(events)) {
     const n = users.length;
-    const f = users.filter((u) => fraud.has(u)).length;
-    const structural = n < 2 ? 0 : (0.8 * (n - 1)) / (n - 1 + 3);
-    const ring = n < 2 ? 0 : 1 - (1 - structural) * (1 - Math.min(1, f / n));
-    if (n > 1 || ring > 0) for (const u of users) out[u] = { ringScore: ring, componentSize: n };
+    if (n < 2) continue;
+    const f = users.filter((x) => fraud.has(x)).length;
+    const structural = (0.8 * (n - 1)) / (n - 1 + 3);
+    out[u] = { ringScore: 1 - (1 - structural) * (1 - Math.min(1, f / n)), componentSize: n };
   }
   return out;
 }
