@@ -23,3 +23,6 @@ export const pipelines: Readonly<Record<string, PipelineFactory>> = Object.freez
   user: ({ scoring, allowedLatenessMs }) => userPipeline(scoring, { allowedLatenessMs }) as unknown as Pipeline<unknown>,
   history: () => historyPipeline() as unknown as Pipeline<unknown>,
 });
+
+/** Pipelines that read `scoring` (the model and the graph snapshot); the others never load them. */
+export const SCORING_PIPELINES: ReadonlySet<string> = new Set(['user']);

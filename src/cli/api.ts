@@ -10,6 +10,7 @@ import { BatchingProducer } from '../adapters/kafka/producer.ts';
 import { connectRedis } from '../adapters/redis/admin.ts';
 import { RedisApiKeyStore } from '../adapters/redis/api-key-store.ts';
 import { StoreLookupReader } from '../adapters/cassandra/lookup-reader.ts';
+import { RedisGraphStore } from '../adapters/redis/graph-store.ts';
 import { LiveScoreReader } from '../adapters/redis/live-scores.ts';
 import { buildIngestApp } from '../api/ingest/app.ts';
 import { loadConfig } from '../runtime/config.ts';
@@ -45,6 +46,7 @@ const lookup = new StoreLookupReader({
   localDataCenter: config.cassandra.localDataCenter,
   keyspace: config.cassandra.keyspace,
   live: new LiveScoreReader(redis, config.redis.keyPrefix),
+  graph: new RedisGraphStore(redis, config.redis.keyPrefix),
   readTimeoutMs: config.api.storeTimeoutMs,
 });
 lifecycle.onStop('cassandra (lookup)', () => lookup.close());

@@ -84,6 +84,7 @@ if (values.run !== undefined) {
   process.exit(code);
 }
 
+for (const j of jobs) metrics.scheduled(j.name, j.everyMs);
 const lifecycle = new Lifecycle(logger);
 // Stopped in reverse: the queue (and a running job) first, Redis last.
 lifecycle.onStop('redis', async () => void redis.quit());

@@ -1,18 +1,23 @@
 /**
  * The main job (README's first command runs it after the stack is up and provisioned):
- * starts the API, two merchant workers and two user workers, drives synthetic traffic through
- * the ingest API at a moderate rate, and prints a live summary until Ctrl-C (or --duration-s),
- * then stops everything it started.
+ * starts the API, two merchant workers and two user workers, the history writer, the bronze
+ * archiver and the batch process (BullMQ jobs and their dashboard), drives synthetic traffic
+ * through the ingest API at a moderate rate, and prints a live summary until Ctrl-C (or
+ * --duration-s), then stops everything it started.
  *
  *   npx tsx src/cli/demo.ts [--rate 300] [--workers 2] [--duration-s 0 (until Ctrl-C)]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ensureTopics } from '../adapters/kafka/admin.ts';
 import { KafkaProgress } from '../adapters/kafka/progress.ts';
 import { connectRedis } from '../adapters/redis/admin.ts';
 import { RedisApiKeyStore } from '../adapters/redis/api-key-store.ts';
+import { RedisReportStore } from '../adapters/redis/batch-reports.ts';
+import { RedisGraphStore } from '../adapters/redis/graph-store.ts';
+import { RedisModelRegistry } from '../adapters/redis/model-registry.ts';
 import { RedisStateStore } from '../adapters/redis/state-store.ts';
 import { newApiKey } from '../api/ingest/auth.ts';
 import { fullTopicName, TopicBase, topics } from '../provision/topics.ts';
@@ -29,7 +34,16 @@ const { values } = parseArgs({
 // Each demo run gets its own topics and state (a fresh event-time history), so its traffic,
 // which starts a day in the past, is never late against an earlier run's watermarks.
 const runId = `demo${Date.now().toString(36)}`;
-const runEnv = { RISKSTREAM_KAFKA_TOPIC_PREFIX: `${runId}.`, RISKSTREAM_REDIS_KEY_PREFIX: runId };
+const dashboardPassword = randomBytes(9).toString('base64url');
+const runEnv = {
+  RISKSTREAM_KAFKA_TOPIC_PREFIX: `${runId}.`, RISKSTREAM_REDIS_KEY_PREFIX: runId, RISKSTREAM_BRONZE_DIR: `.stack/tmp/demo-lake/${runId}`,
+  RISKSTREAM_BRONZE_GROUP_ID: `${runId}.riskstream-bronze`,
+  // The batch jobs on a demo's pace: event time runs ~18 h per wall-clock minute from 30 days ago.
+  RISKSTREAM_BATCH_GRAPH_REBUILD_EVERY_MS: '60000', RISKSTREAM_BATCH_QUALITY_EVERY_MS: '60000',
+  RISKSTREAM_BATCH_ANOMALIES_EVERY_MS: '300000', RISKSTREAM_BATCH_RETRAIN_EVERY_MS: '600000',
+  RISKSTREAM_BATCH_GRAPH_LOOKBACK_MS: String(31 * 86_400_000), RISKSTREAM_BATCH_QUALITY_LOOKBACK_MS: String(31 * 86_400_000),
+  RISKSTREAM_BATCH_DASHBOARD_PASSWORD: dashboardPassword,
+};
 Object.assign(process.env, runEnv);
 const config = loadConfig(process.env);
 const logger = createLogger({ name: 'demo', level: 'warn' });
@@ -87,6 +101,9 @@ for (let i = 0; i < workers; i += 1) {
 }
 // One history writer (risk.scores → Cassandra): it batches up to 250 ms of scores.
 start('worker-history', ['src/cli/worker.ts', '--pipeline', 'history'], { RISKSTREAM_OBSERVABILITY_METRICS_PORT: String(9464 + 2 * workers) });
+// The lake and the batch layer: every accepted event to bronze Parquet, and the jobs that read it.
+start('archiver', ['src/cli/archiver.ts'], { RISKSTREAM_OBSERVABILITY_METRICS_PORT: String(9464 + 2 * workers + 1) });
+start('batch', ['src/cli/batch.ts'], { RISKSTREAM_OBSERVABILITY_METRICS_PORT: String(9464 + 2 * workers + 2) });
 await waitForApi();
 // Traffic has the density the default model was trained on (about 1,000 events per event-time
 // hour), so event time runs far ahead of the wall clock: windows close and hours roll over
@@ -115,6 +132,7 @@ const group = (pipeline: string) => `${config.kafka.topicPrefix}riskstream.${pip
 let previous = { events: await progress.total(t(TopicBase.events)), at: Date.now() };
 const started = Date.now();
 console.log(`riskstream demo: API http://${config.api.host}:${config.api.port}, ${workers} merchant + ${workers} user workers + 1 history writer, ${rate} events/s. Ctrl-C stops.`);
+console.log(`queue dashboard: http://${config.batch.dashboardHost}:${config.batch.dashboardPort}/queues (user ${config.batch.dashboardUser}, password ${dashboardPassword})`);
 console.log(`logs: ${logDir}/*.log; live score: curl -H 'x-api-key: ${key}' http://${config.api.host}:${config.api.port}/v1/users/<user_id>/risk`);
 
 const counted = {
@@ -139,10 +157,22 @@ async function lag(groupId: string, topic: string): Promise<number> {
   return refs.reduce((sum, ref, i) => sum + (high.get(ref.partition) ?? 0) - Number(stored[i]?.nextOffset ?? 0), 0);
 }
 
+// The batch layer's latest results, from the keys its jobs write.
+const batchRedis = connectRedis(config.redis.url);
+const reports = new RedisReportStore(batchRedis, config.redis.keyPrefix);
+const graphs = new RedisGraphStore(batchRedis, config.redis.keyPrefix);
+const models = new RedisModelRegistry(batchRedis, config.redis.keyPrefix);
+async function batchLine(): Promise<string> {
+  const [quality, snapshot, model] = await Promise.all([reports.get('quality-check'), graphs.currentId(), models.currentVersion()]);
+  const meta = snapshot === null ? null : await graphs.meta(snapshot);
+  const q = typeof quality?.score === 'number' ? quality.score.toFixed(1) : '-';
+  return `batch: quality ${q}, graph ${meta ? `${meta.usersWithContext} shared-device users, ${meta.ringUsers} in rings` : '-'}, model ${model ?? 'default'}`;
+}
+
 async function summary(): Promise<string> {
-  const [now, lagM, lagU, lagH] = await Promise.all([
+  const [now, lagM, lagU, lagH, batch] = await Promise.all([
     totals(), lag(group('merchant'), t(TopicBase.events)), lag(group('user'), t(TopicBase.eventsByUser)),
-    lag(group('history'), t(TopicBase.scores)),
+    lag(group('history'), t(TopicBase.scores)), batchLine(),
   ]);
   const d = (k: keyof Counts) => now[k] - baseline[k];
   const at = Date.now();
@@ -151,7 +181,7 @@ async function summary(): Promise<string> {
   return [
     `${Math.round((at - started) / 1000)}s`, `events ${d('events')} (${perSecond.toFixed(0)}/s)`, `lag m=${lagM} u=${lagU} h=${lagH}`,
     `windows closed ${d('windows')}`, `scores ${d('scores')}`, `alerts ${d('alerts')} user, ${d('merchantAlerts')} merchant`,
-    `dlq late=${d('late')} invalid=${d('invalid')} failed=${d('failed')}`,
+    `dlq late=${d('late')} invalid=${d('invalid')} failed=${d('failed')}`, batch,
   ].join(' | ');
 }
 
@@ -163,6 +193,7 @@ const finish = async () => {
   await stopAll();
   await progress.disconnect();
   await positions.close();
+  batchRedis.disconnect();
   console.log('stopped everything the demo started (the stack keeps running: npm run stack -- down)');
   process.exit(0);
 };

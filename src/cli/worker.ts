@@ -20,7 +20,7 @@ import { CurrentGraph, RedisGraphStore } from '../adapters/redis/graph-store.ts'
 import { CurrentModel, RedisModelRegistry } from '../adapters/redis/model-registry.ts';
 import { RedisStateStore } from '../adapters/redis/state-store.ts';
 import { DEFAULT_MODEL } from '../analytics/default-model.ts';
-import { pipelines } from '../actors/registry.ts';
+import { pipelines, SCORING_PIPELINES } from '../actors/registry.ts';
 import { loadConfig } from '../runtime/config.ts';
 import { ErrorCodes, RiskstreamError } from '../runtime/errors.ts';
 import { ActorHost } from '../runtime/host.ts';
@@ -127,10 +127,13 @@ const refreshScoring = () =>
       (version) => version && logger.info({ version }, 'model swapped'),
       (err: unknown) => logger.warn({ err }, 'model refresh failed; keeping the current model'),
     ),
-    currentGraph.refresh().then(
-      (id) => id && logger.info({ snapshot: id }, 'graph snapshot swapped'),
-      (err: unknown) => logger.warn({ err }, 'graph refresh failed; keeping the current snapshot'),
-    ),
+    // Only pipelines that score hold the snapshot in memory.
+    SCORING_PIPELINES.has(pipeline.name)
+      ? currentGraph.refresh().then(
+          (id) => id && logger.info({ snapshot: id, users: currentGraph.size }, 'graph snapshot swapped'),
+          (err: unknown) => logger.warn({ err }, 'graph refresh failed; keeping the current snapshot'),
+        )
+      : undefined,
   ]);
 const modelPoll = setInterval(() => void refreshScoring(), 5_000);
 lifecycle.onStop('model-poll', async () => clearInterval(modelPoll));

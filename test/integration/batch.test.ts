@@ -168,6 +168,36 @@ describe('batch jobs on the local stack', () => {
   });
 });
 
+describe('RedisGraphStore on the local stack', () => {
+  const config = testConfig();
+  const keyPrefix = uniqueName('it_graph');
+  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 2 });
+  afterAll(async () => {
+    await unlinkByPrefix(redis, keyPrefix);
+    await redis.quit();
+  });
+
+  it('switches to each new snapshot whole, keeps the newest three, and answers single-user reads', async () => {
+    const store = new RedisGraphStore(redis, keyPrefix);
+    expect(await store.currentUser('a')).toBeNull(); // no rebuild yet
+    const contexts = (i: number) => Object.fromEntries(Array.from({ length: 2_500 }, (_, u) => [`u${u}`, { ringScore: (u % 10) / 10, componentSize: 2 + i }]));
+    for (let i = 1; i <= 5; i += 1) {
+      await store.publish({ id: `s${i}`, builtAtMs: 1_000 * i, contexts: contexts(i), summary: { n: i } });
+      expect(await store.currentId()).toBe(`s${i}`);
+    }
+    expect((await store.load('s5')).size).toBe(2_500);
+    expect((await store.load('s5')).get('u17')).toEqual({ ringScore: 0.7, componentSize: 7 });
+    expect((await store.load('s2')).size).toBe(0); // deleted: older than the newest three
+    expect((await store.load('s3')).size).toBe(2_500);
+    expect(await store.meta('s5')).toEqual({ id: 's5', builtAtMs: 5_000, users: 2_500, n: 5 });
+    expect(await store.currentUser('u17')).toEqual({ id: 's5', builtAtMs: 5_000, context: { ringScore: 0.7, componentSize: 7 } });
+    expect(await store.currentUser('lonely')).toEqual({ id: 's5', builtAtMs: 5_000, context: { ringScore: 0, componentSize: 1 } });
+    // a retried publish of the same id rewrites the same content, nothing left from before
+    await store.publish({ id: 's5', builtAtMs: 5_000, contexts: { only: { ringScore: 1, componentSize: 3 } }, summary: {} });
+    expect([...(await store.load('s5')).keys()]).toEqual(['only']);
+  });
+});
+
 describe('BatchQueue retries', () => {
   const config = testConfig();
   const keyPrefix = uniqueName('it_batchq');

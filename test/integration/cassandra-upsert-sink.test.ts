@@ -73,7 +73,7 @@ describe('CassandraUpsertSink on the local stack', () => {
 
   const noLive = { latestForUser: async () => null, forEvent: async () => null } as unknown as LiveScoreReader;
   const withReader = async (body: (reader: StoreLookupReader) => Promise<void>) => {
-    const reader = new StoreLookupReader({ ...config.cassandra, contactPoints: config.cassandra.contactPoints, keyspace, live: noLive });
+    const reader = new StoreLookupReader({ ...config.cassandra, contactPoints: config.cassandra.contactPoints, keyspace, live: noLive, graph: { currentUser: async () => null } });
     try {
       await body(reader);
     } finally {

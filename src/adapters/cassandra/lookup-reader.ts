@@ -1,5 +1,5 @@
 import cassandra from 'cassandra-driver';
-import type { LookupReader, MerchantStatsOut, StoredScore, WindowQuery, WindowRowOut } from '../../api/lookup/ports.ts';
+import type { LookupReader, MerchantStatsOut, StoredScore, UserGraphOut, WindowQuery, WindowRowOut } from '../../api/lookup/ports.ts';
 import type { LiveScoreReader } from '../redis/live-scores.ts';
 import { ErrorCodes, RiskstreamError } from '../../runtime/errors.ts';
 import { decodeFeatureVector } from './feature-vector.ts';
@@ -19,15 +19,23 @@ const UNAVAILABLE_CODES = new Set([0x1000, 0x1001, 0x1002, 0x1200]);
  * STORE_UNAVAILABLE (Redis, from LiveScoreReader) or CASSANDRA_UNAVAILABLE error, which the API answers with 503 and
  * Retry-After; anything else (a bad query is a bug) stays a plain error, a 500.
  */
+/** The graph snapshots' read (RedisGraphStore). */
+export interface CurrentGraphReader {
+  currentUser(userId: string): Promise<{ id: string; builtAtMs: number; context: { ringScore: number; componentSize: number } } | null>;
+}
+
 export class StoreLookupReader implements LookupReader {
   readonly #client: cassandra.Client;
   readonly #live: LiveScoreReader;
+  readonly #graph: CurrentGraphReader;
 
   constructor(options: {
     contactPoints: readonly string[];
     localDataCenter: string;
     keyspace: string;
     live: LiveScoreReader;
+    /** The batch graph rebuild's snapshots (RedisGraphStore). */
+    graph: CurrentGraphReader;
     /** The driver's per-request read timeout (its default is 12 s). */
     readTimeoutMs?: number;
   }) {
@@ -39,6 +47,13 @@ export class StoreLookupReader implements LookupReader {
       ...(options.readTimeoutMs === undefined ? {} : { socketOptions: { readTimeout: options.readTimeoutMs } }),
     });
     this.#live = options.live;
+    this.#graph = options.graph;
+  }
+
+  async userGraph(userId: string): Promise<UserGraphOut | null> {
+    const found = await this.#graph.currentUser(userId);
+    if (!found) return null;
+    return { user_id: userId, snapshot_id: found.id, built_at_ms: found.builtAtMs, ring_score: found.context.ringScore, component_size: found.context.componentSize };
   }
 
   async #execute(cql: string, params: unknown[], options?: cassandra.QueryOptions): Promise<cassandra.types.ResultSet> {

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { ErrorCodes, toRiskstreamError } from '../../runtime/errors.ts';
 import type { GraphContext } from '../../analytics/user-features.ts';
 
 /**
@@ -81,10 +82,20 @@ export class RedisGraphStore {
     return out;
   }
 
-  /** One user's context in a snapshot (the lookup API's graph read). */
-  async user(id: string, userId: string): Promise<GraphContext | undefined> {
-    const raw = await this.#redis.hget(this.#key(`v:${id}`), userId);
-    return raw === null ? undefined : decodeContext(raw);
+  /**
+   * One user's context in the current snapshot (the lookup API's read): null while no rebuild
+   * ran; the defaults (ring 0, component 1) for a user who shares no device. Redis failing to
+   * answer is a retriable STORE_UNAVAILABLE (the API answers 503).
+   */
+  async currentUser(userId: string): Promise<{ id: string; builtAtMs: number; context: GraphContext } | null> {
+    try {
+      const id = await this.currentId();
+      if (id === null) return null;
+      const [raw, builtAt] = await Promise.all([this.#redis.hget(this.#key(`v:${id}`), userId), this.#redis.zscore(this.#key('snapshots'), id)]);
+      return { id, builtAtMs: Number(builtAt ?? id), context: raw === null ? { ringScore: 0, componentSize: 1 } : decodeContext(raw) };
+    } catch (err) {
+      throw toRiskstreamError(err, ErrorCodes.storeUnavailable, true);
+    }
   }
 }
 
@@ -109,6 +120,11 @@ export class CurrentGraph {
 
   get id(): string | null {
     return this.#id;
+  }
+
+  /** Users in the current snapshot. */
+  get size(): number {
+    return this.#contexts.size;
   }
 
   /** Returns the new snapshot id when it changed, else null. */

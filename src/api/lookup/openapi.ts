@@ -27,6 +27,13 @@ export function lookupPaths(): Record<string, unknown> {
         responses: { '200': object('The latest score'), ...errors },
       },
     },
+    '/v1/users/{userId}/graph': {
+      get: {
+        summary: 'Graph context of a user from the latest batch graph rebuild: ring_score and component_size (users linked by shared devices; 0 and 1 for a user who shares none), snapshot_id, as_of_ms and staleness_ms. 404 until a rebuild has run',
+        parameters: [idParam('userId')],
+        responses: { '200': object('The graph context'), ...errors },
+      },
+    },
     '/v1/scores/{eventId}': {
       get: { summary: 'Score of one event', parameters: [idParam('eventId')], responses: { '200': object('The score'), ...errors } },
     },

@@ -42,9 +42,22 @@ export interface MerchantStatsOut {
   readonly as_of_ms: number;
 }
 
+/** A user's place in the latest graph snapshot of the batch rebuild. */
+export interface UserGraphOut {
+  readonly user_id: string;
+  readonly snapshot_id: string;
+  /** When the rebuild ran (its as-of time, epoch ms). */
+  readonly built_at_ms: number;
+  readonly ring_score: number;
+  /** Users sharing a device with this one, directly or through others, including this one. */
+  readonly component_size: number;
+}
+
 export interface LookupReader {
   latestUserScore(userId: string): Promise<StoredScore | null>;
   scoreByEvent(eventId: string): Promise<StoredScore | null>;
   merchantWindows(query: WindowQuery): Promise<{ rows: WindowRowOut[]; pageState: string | null }>;
   merchantStats(merchantId: string): Promise<MerchantStatsOut | null>;
+  /** Null while no graph rebuild has run. */
+  userGraph(userId: string): Promise<UserGraphOut | null>;
 }

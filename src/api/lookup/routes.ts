@@ -50,6 +50,15 @@ export function registerLookupRoutes(app: FastifyInstance, deps: LookupDeps): vo
     return { ...score, as_of_ms: score.ts_ms, staleness_ms: Math.max(0, deps.now() - received) };
   });
 
+  app.get<{ Params: { userId: string } }>('/v1/users/:userId/graph', deps.guard, async (req, reply) => {
+    const { userId } = req.params;
+    if (!ID_PATTERN.test(userId))
+      return bad(reply, [{ path: 'userId', reason: 'must match [A-Za-z0-9_.:-]{1,128}' }]);
+    const graph = await deps.reader.userGraph(userId);
+    if (!graph) return notFound(reply, 'graph snapshot (no rebuild has run yet)');
+    return { ...graph, as_of_ms: graph.built_at_ms, staleness_ms: Math.max(0, deps.now() - graph.built_at_ms) };
+  });
+
   app.get<{ Params: { eventId: string } }>('/v1/scores/:eventId', deps.guard, async (req, reply) => {
     const { eventId } = req.params;
     if (!ID_PATTERN.test(eventId))

@@ -55,12 +55,25 @@ const mib = (quantity: string) => {
 };
 
 describe('deploy/k8s', () => {
-  it('has the ConfigMap, the API and one worker Deployment per pipeline', () => {
+  it('has the ConfigMap, the API, one worker Deployment per pipeline, the archiver and the batch process', () => {
     expect(configMap).toBeDefined();
     expect(of('Deployment').map((d) => d.metadata.name).sort()).toEqual([
-      'riskstream-api', 'riskstream-worker-history', 'riskstream-worker-merchant', 'riskstream-worker-user',
+      'riskstream-api', 'riskstream-archiver', 'riskstream-batch', 'riskstream-worker-history', 'riskstream-worker-merchant', 'riskstream-worker-user',
     ]);
-    expect(of('Service').map((s) => s.metadata.name)).toEqual(['riskstream-api']);
+    expect(of('Service').map((s) => s.metadata.name).sort()).toEqual(['riskstream-api', 'riskstream-batch-dashboard']);
+  });
+
+  it('the archiver writes and the batch process reads the same lake volume; the dashboard password is a Secret', () => {
+    const pod = (name: string) => of('Deployment').find((d) => d.metadata.name === name)!.spec!.template as PodTemplate & {
+      spec: { volumes: { persistentVolumeClaim: { claimName: string } }[]; containers: (Container & { volumeMounts: { mountPath: string }[] })[] };
+    };
+    const env = (name: string) => new Map((pod(name).spec.containers[0]!.env ?? []).map((e) => [e.name, e]));
+    for (const name of ['riskstream-archiver', 'riskstream-batch']) {
+      expect(pod(name).spec.volumes[0]?.persistentVolumeClaim.claimName).toBe('riskstream-lake');
+      expect(env(name).get('RISKSTREAM_BRONZE_DIR')?.value?.startsWith(pod(name).spec.containers[0]!.volumeMounts[0]!.mountPath)).toBe(true);
+    }
+    expect(env('riskstream-batch').get('RISKSTREAM_BATCH_DASHBOARD_PASSWORD')).toMatchObject({ valueFrom: { secretKeyRef: { key: 'dashboard-password' } } });
+    expect(of('PersistentVolumeClaim').map((c) => c.metadata.name)).toEqual(['riskstream-lake']);
   });
 
   it('the ConfigMap passes the processes\u2019 config validation, listening on the pod address', () => {
@@ -102,9 +115,14 @@ describe('deploy/k8s', () => {
       const options = env.get('NODE_OPTIONS') ?? '';
       const heap = Number(/--max-old-space-size=(\d+)/.exec(options)?.[1]);
       const semi = Number(/--max-semi-space-size=(\d+)/.exec(options)?.[1]);
-      const section = name === 'riskstream-api' ? 'API' : 'RUNTIME';
-      expect(env.get(`RISKSTREAM_${section}_HEAP_MIB`)).toBe(String(heap));
-      expect(env.get(`RISKSTREAM_${section}_SEMI_SPACE_MIB`)).toBe(String(semi));
+      expect(heap).toBeGreaterThan(0);
+      expect(semi).toBeGreaterThan(0);
+      // The API and the workers re-execute themselves with their own caps when NODE_OPTIONS lacks them.
+      const section = name === 'riskstream-api' ? 'API' : name.startsWith('riskstream-worker-') ? 'RUNTIME' : null;
+      if (section !== null) {
+        expect(env.get(`RISKSTREAM_${section}_HEAP_MIB`)).toBe(String(heap));
+        expect(env.get(`RISKSTREAM_${section}_SEMI_SPACE_MIB`)).toBe(String(semi));
+      }
       // Old space + 3 semi-spaces (V8's young generation) + ~128 MiB of code, stacks and buffers.
       expect(heap + 3 * semi + 128).toBeLessThanOrEqual(mib(container!.resources!.limits!.memory!));
     });

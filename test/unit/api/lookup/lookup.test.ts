@@ -40,6 +40,12 @@ class MemoryReader implements LookupReader {
   async merchantStats(id: string) {
     return id === 'm1' ? { merchant_id: 'm1', total_cnt: 10, failed_cnt: 4, hour_cnt: 5, hour_failed: 1, as_of_ms: NOW - 60_000 } : null;
   }
+  graphBuilt = true;
+  async userGraph(userId: string) {
+    if (!this.graphBuilt) return null;
+    const ring = userId === 'u1';
+    return { user_id: userId, snapshot_id: 's1', built_at_ms: NOW - 90_000, ring_score: ring ? 0.6 : 0, component_size: ring ? 4 : 1 };
+  }
 }
 
 let app: Awaited<ReturnType<typeof setup>>['app'] | undefined;
@@ -125,7 +131,21 @@ describe('lookup API', () => {
   it('lists the lookup routes in the OpenAPI document', async () => {
     const s = await setup();
     const doc = (await s.app.inject({ method: 'GET', url: '/openapi.json' })).json();
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/events', '/v1/users/{userId}/risk', '/v1/scores/{eventId}', '/v1/merchants/{merchantId}/windows', '/v1/merchants/{merchantId}/stats']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/events', '/v1/users/{userId}/risk', '/v1/users/{userId}/graph', '/v1/scores/{eventId}', '/v1/merchants/{merchantId}/windows', '/v1/merchants/{merchantId}/stats']));
+  });
+
+  it('serves a user\u2019s graph context with its snapshot age; 404 before any rebuild', async () => {
+    const s = await setup();
+    const res = await get(s.app, '/v1/users/u1/graph', s.readKey);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ user_id: 'u1', snapshot_id: 's1', built_at_ms: NOW - 90_000, ring_score: 0.6, component_size: 4, as_of_ms: NOW - 90_000, staleness_ms: 90_000 });
+    expect((await get(s.app, '/v1/users/u2/graph', s.readKey)).json()).toMatchObject({ ring_score: 0, component_size: 1 });
+    expect((await get(s.app, '/v1/users/u2/graph')).statusCode).toBe(401);
+    expect((await get(s.app, `/v1/users/${encodeURIComponent('u 2')}/graph`, s.readKey)).json().details).toEqual([{ path: 'userId', reason: 'must match [A-Za-z0-9_.:-]{1,128}' }]);
+    s.reader.graphBuilt = false;
+    const none = await get(s.app, '/v1/users/u1/graph', s.readKey);
+    expect(none.statusCode).toBe(404);
+    expect(none.json()).toMatchObject({ error: 'NOT_FOUND' });
   });
 
   it('merchant stats with failure rates', async () => {
