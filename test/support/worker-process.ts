@@ -42,6 +42,7 @@ export interface LogRecord {
 /** Log messages kept whole (the rest are only counted). */
 const KEPT_MESSAGES: ReadonlySet<string> = new Set([
   'assignment', 'partition claimed', 'commit refused: partition lost', 'worker running', 'batch failed; retrying after a backoff',
+  'graph snapshot swapped',
 ]);
 
 /** Every child started here and not yet exited: `killAllWorkers` ends them after a failed test. */
