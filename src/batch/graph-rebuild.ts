@@ -22,6 +22,8 @@ export interface GraphRebuildResult {
   communities: number;
   ringUsers: number;
   knownFraudUsers: number;
+  /** Labels known at the as-of time (read from the labels topic). */
+  labels: number;
 }
 
 export interface GraphRebuildPorts {
@@ -42,8 +44,11 @@ export async function runGraphRebuild(
   await ctx.progress(40);
   // Only labels known at the as-of time count, so a rerun of an old job is the same rebuild.
   const fraud = new Set<string>();
+  let labels = 0;
   for (const l of await ports.labels.labels()) {
-    if (l.label === 'fraud' && l.label_ts_ms <= ctx.asOfMs) fraud.add(l.user_id);
+    if (l.label_ts_ms > ctx.asOfMs) continue;
+    labels += 1;
+    if (l.label === 'fraud') fraud.add(l.user_id);
   }
   await ctx.progress(50);
   const analysis = analysePaymentGraph(events, fraud, { centrality: false });
@@ -59,6 +64,7 @@ export async function runGraphRebuild(
     communities: analysis.communities,
     ringUsers: Object.values(contexts).filter((c) => c.ringScore >= RING_SUMMARY_THRESHOLD).length,
     knownFraudUsers: fraud.size,
+    labels,
   };
   const { snapshotId, ...summary } = result;
   await ports.graph.publish({ id: snapshotId, builtAtMs: ctx.asOfMs, contexts, summary });

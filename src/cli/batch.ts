@@ -9,10 +9,12 @@
  *   batch --run <job> [--as-of <ISO time or epoch ms>]
  *                                 run one job now, print its result as JSON, exit (0 done, 1 failed)
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDashboard } from '../adapters/bullmq/dashboard.ts';
 import { BatchQueue } from '../adapters/bullmq/batch-queue.ts';
 import { BronzeLakeReader } from '../adapters/duckdb/bronze-reader.ts';
+import { FileLineageSink } from '../adapters/file/lineage-file.ts';
 import { startOpsServer } from '../adapters/http/ops-server.ts';
 import { KafkaLabelReader } from '../adapters/kafka/labels-reader.ts';
 import { connectRedis } from '../adapters/redis/admin.ts';
@@ -45,13 +47,21 @@ if (values.run !== undefined && !(JOB_NAMES as readonly string[]).includes(value
 
 const redis = connectRedis(config.redis.url);
 const prefix = config.redis.keyPrefix;
+const labelsTopic = fullTopicName(config.kafka.topicPrefix, TopicBase.labels);
 const jobs = batchJobs(config, {
   lake: new BronzeLakeReader(config.bronze.dir),
-  labels: new KafkaLabelReader(config, fullTopicName(config.kafka.topicPrefix, TopicBase.labels), logger),
+  labels: new KafkaLabelReader(config, labelsTopic, logger),
   graph: new RedisGraphStore(redis, prefix),
   models: new RedisModelRegistry(redis, prefix),
   reports: new RedisReportStore(redis, prefix),
   fallbackModel: DEFAULT_MODEL,
+  lineage: new FileLineageSink(config.batch.lineageDir),
+  datasets: {
+    lake: { namespace: 'file', name: resolve(config.bronze.dir) },
+    labels: { namespace: `kafka://${config.kafka.brokers[0]}`, name: labelsTopic },
+    redis: { namespace: `redis://${new URL(config.redis.url).host}`, keyPrefix: prefix },
+  },
+  now: Date.now,
 });
 const registry = createRegistry('batch');
 const metrics = createBatchMetrics(registry);

@@ -37,7 +37,7 @@ const runId = `demo${Date.now().toString(36)}`;
 const dashboardPassword = randomBytes(9).toString('base64url');
 const runEnv = {
   RISKSTREAM_KAFKA_TOPIC_PREFIX: `${runId}.`, RISKSTREAM_REDIS_KEY_PREFIX: runId, RISKSTREAM_BRONZE_DIR: `.stack/tmp/demo-lake/${runId}`,
-  RISKSTREAM_BRONZE_GROUP_ID: `${runId}.riskstream-bronze`,
+  RISKSTREAM_BRONZE_GROUP_ID: `${runId}.riskstream-bronze`, RISKSTREAM_BATCH_LINEAGE_DIR: `.stack/tmp/demo-lake/${runId}-lineage`,
   // The batch jobs on a demo's pace: event time runs ~18 h per wall-clock minute from 30 days ago.
   RISKSTREAM_BATCH_GRAPH_REBUILD_EVERY_MS: '60000', RISKSTREAM_BATCH_QUALITY_EVERY_MS: '60000',
   RISKSTREAM_BATCH_ANOMALIES_EVERY_MS: '300000', RISKSTREAM_BATCH_RETRAIN_EVERY_MS: '600000',

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchQueue } from '../../src/adapters/bullmq/batch-queue.ts';
 import { DASHBOARD_PATH, startDashboard } from '../../src/adapters/bullmq/dashboard.ts';
 import { BronzeLakeReader } from '../../src/adapters/duckdb/bronze-reader.ts';
+import { FileLineageSink } from '../../src/adapters/file/lineage-file.ts';
 import { deleteTopics, ensureTopics } from '../../src/adapters/kafka/admin.ts';
 import { KafkaLabelReader } from '../../src/adapters/kafka/labels-reader.ts';
 import { unlinkByPrefix } from '../../src/adapters/redis/admin.ts';
@@ -28,6 +29,14 @@ const DAY = 86_400_000;
 /** Component size of every user who shares a device with another (the graph oracle). */
 function componentSizes(events: readonly { user_id: string; device_id?: string | undefined }[]): Map<string, number> {
   return new Map([...userDeviceComponents(events)].filter(([, m]) => m.length > 1).map(([u, m]) => [u, m.length]));
+}
+
+interface LineageEvent {
+  eventType: string;
+  run: { runId: string };
+  job: { name: string };
+  inputs: { namespace: string; name: string; inputFacets?: { inputStatistics?: { rowCount: number } }; outputFacets?: { outputStatistics?: { rowCount: number } } }[];
+  outputs: LineageEvent['inputs'];
 }
 
 // The batch layer on the real stack: BullMQ on the local Redis, the bronze lake written by the
@@ -52,6 +61,12 @@ describe('batch jobs on the local stack', () => {
   const finished: { job: string; outcome: string }[] = [];
   let queue: BatchQueue;
 
+  const lineageEvents = async (job: string): Promise<LineageEvent[]> => {
+    const files = await readdir(join(dir, '_lineage'));
+    const lines = (await Promise.all(files.map((f) => readFile(join(dir, '_lineage', f), 'utf8')))).join('').split('\n').filter(Boolean);
+    return lines.map((l) => JSON.parse(l) as LineageEvent).filter((e) => e.job.name === job);
+  };
+
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'it-batch-'));
     // partition by merchant, arrival in emission order (duplicates and late events included)
@@ -71,6 +86,13 @@ describe('batch jobs on the local stack', () => {
       models: new RedisModelRegistry(redis, keyPrefix),
       reports: new RedisReportStore(redis, keyPrefix),
       fallbackModel: DEFAULT_MODEL,
+      lineage: new FileLineageSink(join(dir, '_lineage')),
+      datasets: {
+        lake: { namespace: 'file', name: dir },
+        labels: { namespace: `kafka://${config.kafka.brokers[0]}`, name: labelsTopic },
+        redis: { namespace: 'redis://local', keyPrefix },
+      },
+      now: Date.now,
     });
     queue = new BatchQueue({
       redisUrl: config.redis.url, prefix: `${keyPrefix}:bull`, queueName: config.batch.queueName, jobs,
@@ -120,6 +142,14 @@ describe('batch jobs on the local stack', () => {
     const again = await queue.runNow('graph-rebuild', asOfMs, 60_000);
     expect(again).toEqual(result);
     expect(finished.filter((f) => f.job === 'graph-rebuild')).toEqual([{ job: 'graph-rebuild', outcome: 'completed' }]);
+
+    // One OpenLineage run: START, then COMPLETE with what it read and wrote.
+    const runEvents = await lineageEvents('graph-rebuild');
+    expect(runEvents.map((e) => e.eventType)).toEqual(['START', 'COMPLETE']);
+    expect(new Set(runEvents.map((e) => e.run.runId)).size).toBe(1);
+    const rows = (list: LineageEvent['inputs']) => list.map((d) => [d.namespace, d.name, d.inputFacets?.inputStatistics?.rowCount ?? d.outputFacets?.outputStatistics?.rowCount]);
+    expect(rows(runEvents[1]!.inputs)).toEqual([['file', dir, unique.length], [`kafka://${config.kafka.brokers[0]}`, labelsTopic, labels.length]]);
+    expect(rows(runEvents[1]!.outputs)).toEqual([['redis://local', `${keyPrefix}:graph:v:${asOfMs}`, expected.size]]);
   }, 180_000);
 
   it('checks data quality over every stored row and keeps the report in Redis', async () => {
