@@ -58,8 +58,12 @@ export const DEFAULT_SERIES_OPTIONS: SeriesOptions = Object.freeze({
 
 const isoDay = (dayStartMs: number) => new Date(dayStartMs).toISOString().slice(0, 10);
 
-/** Daily count and (exact) amount sum per merchant, gap days filled with zeros; sorted by merchant, day. */
-export function dailySums(events: Iterable<SeriesEvent>): DailyPoint[] {
+/**
+ * Daily count and (exact) amount sum per merchant, gap days filled with zeros; sorted by merchant,
+ * day. With `throughDayMs` (the start of a UTC day), every merchant's series runs to that day,
+ * zeros included: a merchant that went silent on the last days is judged on them too.
+ */
+export function dailySums(events: Iterable<SeriesEvent>, throughDayMs?: number): DailyPoint[] {
   const acc = new Map<string, Map<number, { cnt: number; units: number }>>();
   for (const e of events) {
     const day = Math.floor(e.ts_ms / DAY) * DAY;
@@ -78,7 +82,7 @@ export function dailySums(events: Iterable<SeriesEvent>): DailyPoint[] {
     const days = acc.get(merchant) as Map<number, { cnt: number; units: number }>;
     const keys = [...days.keys()];
     const first = Math.min(...keys);
-    const last = Math.max(...keys);
+    const last = Math.max(...keys, throughDayMs ?? Number.NEGATIVE_INFINITY);
     for (let day = first; day <= last; day += DAY) {
       const d = days.get(day) ?? { cnt: 0, units: 0 };
       out.push({
@@ -128,9 +132,10 @@ export function movingStats(
 export function merchantDailySeries(
   events: Iterable<SeriesEvent>,
   opts: SeriesOptions = DEFAULT_SERIES_OPTIONS,
+  throughDayMs?: number,
 ): DailyStat[] {
   const byMerchant = new Map<string, DailyPoint[]>();
-  for (const p of dailySums(events)) {
+  for (const p of dailySums(events, throughDayMs)) {
     const list = byMerchant.get(p.merchant_id) ?? [];
     list.push(p);
     byMerchant.set(p.merchant_id, list);

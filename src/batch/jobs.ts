@@ -2,7 +2,10 @@
  * The batch jobs with their settings from the frozen config: what src/cli/batch.ts schedules.
  */
 import type { RiskModel } from '../analytics/model.ts';
+import { decodeEvent } from '../contract/wire.ts';
+import { RiskstreamError } from '../runtime/errors.ts';
 import type { Config } from '../runtime/config.ts';
+import { type DlqReplayPorts, runDlqReplay } from './dlq-replay.ts';
 import { runGraphRebuild } from './graph-rebuild.ts';
 import { type LineageDataset, type LineageSink, withLineage } from './lineage.ts';
 import { runMerchantAnomalies } from './merchant-anomalies.ts';
@@ -10,7 +13,17 @@ import { runModelRetrain } from './model-retrain.ts';
 import type { GraphPublisher, JobContext, LabelReader, LakeReader, ModelStore, ReportStore } from './ports.ts';
 import { runQualityCheck } from './quality-check.ts';
 
-export const JOB_NAMES = ['graph-rebuild', 'model-retrain', 'merchant-anomalies', 'quality-check'] as const;
+/** Null when a payment event passes the current contract, else why not (code and message). */
+export function contractProblem(value: Buffer): string | null {
+  try {
+    decodeEvent(value);
+    return null;
+  } catch (err) {
+    return err instanceof RiskstreamError ? `${err.code}: ${err.message}` : String(err);
+  }
+}
+
+export const JOB_NAMES = ['graph-rebuild', 'model-retrain', 'merchant-anomalies', 'quality-check', 'dlq-replay'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 export interface BatchPorts {
@@ -21,6 +34,14 @@ export interface BatchPorts {
   readonly reports: ReportStore;
   readonly fallbackModel: RiskModel;
   readonly lineage: LineageSink;
+  readonly dlq: Pick<DlqReplayPorts, 'dlq' | 'republish' | 'cursors'> & {
+    /** Full names of the DLQ topics by kind, and of the topics letters may go back to. */
+    readonly topics: { readonly invalid: string; readonly processing: string; readonly late: string };
+    readonly targets: ReadonlySet<string>;
+    readonly validate: (value: Buffer) => string | null;
+    /** Namespace of the Kafka topics in lineage. */
+    readonly namespace: string;
+  };
   /** How lineage names the datasets (OpenLineage namespace and name conventions). */
   readonly datasets: {
     /** The bronze lake: namespace `file`, its absolute path. */
@@ -83,6 +104,28 @@ export function batchJobs(config: Pick<Config, 'batch' | 'runtime'>, ports: Batc
       b.anomaliesEveryMs,
       (ctx) => runMerchantAnomalies(ports, { lookbackDays: b.anomaliesLookbackDays, zThreshold: b.anomaliesZThreshold }, ctx),
       (r) => ({ inputs: [lake(r.events)], outputs: [redis('batch:report:merchant-anomalies', r.anomalies.length)] }),
+    ),
+    traced(
+      'dlq-replay',
+      b.dlqReplayEveryMs,
+      (ctx) => {
+        const wanted = ctx.params?.topic;
+        const kinds = (['invalid', 'processing', 'late'] as const).filter((k) => (wanted === undefined ? k !== 'late' : ports.dlq.topics[k].endsWith(wanted)));
+        if (kinds.length === 0) throw new Error(`dlq-replay: unknown DLQ topic "${wanted}" (dlq.invalid or dlq.processing)`);
+        return runDlqReplay(
+          { ...ports.dlq, reports: ports.reports },
+          { topics: kinds.map((kind) => ({ name: ports.dlq.topics[kind], kind })), targets: ports.dlq.targets, validate: ports.dlq.validate },
+          ctx,
+        );
+      },
+      (r) => ({
+        inputs: r.topics.map((t) => ({ namespace: ports.dlq.namespace, name: t.topic, rows: t.read })),
+        outputs: [...new Set(r.topics.flatMap((t) => Object.keys(t.replayedTo)))].sort().map((name) => ({
+          namespace: ports.dlq.namespace,
+          name,
+          rows: r.topics.reduce((sum, t) => sum + (t.replayedTo[name] ?? 0), 0),
+        })),
+      }),
     ),
     traced(
       'quality-check',

@@ -46,7 +46,8 @@ export async function runMerchantAnomalies(
   const fromMs = toMs - input.lookbackDays * DAY;
   const events = await ports.lake.events({ fromMs, toMs });
   await ctx.progress(60);
-  const stats = merchantDailySeries(events, { ...DEFAULT_SERIES_OPTIONS, zThreshold: input.zThreshold });
+  // Every merchant is judged through the last whole day, so one that fell silent is seen.
+  const stats = merchantDailySeries(events, { ...DEFAULT_SERIES_OPTIONS, zThreshold: input.zThreshold }, toMs - DAY);
   const anomalies = stats
     .filter((s) => s.anomaly)
     .map(({ merchant_id, day, cnt, sum_amount, ma7, sd7, zPrev }) => ({ merchant_id, day, cnt, sum_amount, ma7, sd7, zPrev }))

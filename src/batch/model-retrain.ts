@@ -76,12 +76,15 @@ export async function runModelRetrain(
   const positives = set.labels.filter((l) => l === 1).length;
   const currentVersion = (await ports.models.currentVersion()) ?? ports.fallback.version;
   const baseline = (await ports.models.get(currentVersion)) ?? ports.fallback;
-  const version = `retrain-${new Date(ctx.asOfMs).toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
+  // Millisecond resolution: two as-of times never share a version (and so never its content).
+  const version = `retrain-${new Date(ctx.asOfMs).toISOString().replace(/[-:.]/g, '').slice(0, 18)}`;
   const base = { version, baselineVersion: baseline.version, rows: set.rows.length, positives, labels: latest.size };
   await ctx.progress(40);
-  if (positives < input.minTestPositives * 2) {
+  // Both classes are needed to train, and held-out fraud to judge.
+  if (positives < Math.max(2, input.minTestPositives * 2) || positives === set.rows.length) {
     const result = { ...base, promoted: false, reason: `too few fraud rows to train (${positives})`, report: null };
     await ports.reports.put('model-retrain', result);
+    await ctx.progress(100);
     return result;
   }
   const { model, report } = trainAndEvaluate(set, {
@@ -99,7 +102,8 @@ export async function runModelRetrain(
   let reason: string;
   if (report.testPositives < input.minTestPositives) {
     reason = `too few held-out fraud rows to judge (${report.testPositives} < ${input.minTestPositives})`;
-  } else if (gain < input.minAucGain) {
+  } else if (!(gain >= input.minAucGain)) {
+    // NaN (no held-out fraud, or a degenerate baseline) is never a gain.
     reason = `held-out AUC ${report.auc.toFixed(4)} does not beat ${baseline.version}'s ${(report.baselineAuc ?? 0).toFixed(4)} by ${input.minAucGain}`;
   } else {
     await ports.models.promote(version);

@@ -66,4 +66,6 @@ export interface JobContext {
   log(message: string): Promise<void>;
   /** The job's "now": its scheduled time, so a retried run reads the same range. */
   readonly asOfMs: number;
+  /** Parameters of an on-demand run (`batch --run <job> --param k=v`); empty for scheduled runs. */
+  readonly params?: Readonly<Record<string, string>>;
 }

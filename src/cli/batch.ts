@@ -6,8 +6,9 @@
  *                                 anomalies, data quality) until SIGTERM; /metrics on
  *                                 observability.metricsPort; the queue dashboard when
  *                                 RISKSTREAM_BATCH_DASHBOARD_PASSWORD is set
- *   batch --run <job> [--as-of <ISO time or epoch ms>]
- *                                 run one job now, print its result as JSON, exit (0 done, 1 failed)
+ *   batch --run <job> [--as-of <ISO time or epoch ms>] [--param key=value ...]
+ *                                 run one job now, print its result as JSON, exit (0 done, 1 failed);
+ *                                 e.g. --run dlq-replay --param topic=dlq.invalid
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,6 +16,8 @@ import { startDashboard } from '../adapters/bullmq/dashboard.ts';
 import { BatchQueue } from '../adapters/bullmq/batch-queue.ts';
 import { BronzeLakeReader } from '../adapters/duckdb/bronze-reader.ts';
 import { FileLineageSink } from '../adapters/file/lineage-file.ts';
+import { KafkaDeadLetterReader, KafkaRepublisher } from '../adapters/kafka/dlq.ts';
+import { RedisDlqCursors } from '../adapters/redis/dlq-cursors.ts';
 import { startOpsServer } from '../adapters/http/ops-server.ts';
 import { KafkaLabelReader } from '../adapters/kafka/labels-reader.ts';
 import { connectRedis } from '../adapters/redis/admin.ts';
@@ -22,7 +25,7 @@ import { RedisReportStore } from '../adapters/redis/batch-reports.ts';
 import { RedisGraphStore } from '../adapters/redis/graph-store.ts';
 import { RedisModelRegistry } from '../adapters/redis/model-registry.ts';
 import { DEFAULT_MODEL } from '../analytics/default-model.ts';
-import { batchJobs, JOB_NAMES } from '../batch/jobs.ts';
+import { batchJobs, contractProblem, JOB_NAMES } from '../batch/jobs.ts';
 import { createBatchMetrics } from '../batch/metrics.ts';
 import { fullTopicName, TopicBase } from '../provision/topics.ts';
 import { loadConfig } from '../runtime/config.ts';
@@ -35,6 +38,7 @@ const { values } = parseArgs({
     run: { type: 'string' },
     'as-of': { type: 'string' },
     'timeout-ms': { type: 'string', default: '1800000' },
+    param: { type: 'string', multiple: true },
   },
 });
 
@@ -47,7 +51,10 @@ if (values.run !== undefined && !(JOB_NAMES as readonly string[]).includes(value
 
 const redis = connectRedis(config.redis.url);
 const prefix = config.redis.keyPrefix;
-const labelsTopic = fullTopicName(config.kafka.topicPrefix, TopicBase.labels);
+const topic = (base: string) => fullTopicName(config.kafka.topicPrefix, base);
+const labelsTopic = topic(TopicBase.labels);
+const republisher = new KafkaRepublisher(config, logger);
+
 const jobs = batchJobs(config, {
   lake: new BronzeLakeReader(config.bronze.dir),
   labels: new KafkaLabelReader(config, labelsTopic, logger),
@@ -62,6 +69,15 @@ const jobs = batchJobs(config, {
     redis: { namespace: `redis://${new URL(config.redis.url).host}`, keyPrefix: prefix },
   },
   now: Date.now,
+  dlq: {
+    dlq: new KafkaDeadLetterReader(config, logger),
+    republish: republisher,
+    cursors: new RedisDlqCursors(redis, prefix),
+    topics: { invalid: topic(TopicBase.dlqInvalid), processing: topic(TopicBase.dlqProcessing), late: topic(TopicBase.dlqLate) },
+    targets: new Set([topic(TopicBase.events), topic(TopicBase.eventsByUser)]),
+    validate: contractProblem,
+    namespace: `kafka://${config.kafka.brokers[0]}`,
+  },
 });
 const registry = createRegistry('batch');
 const metrics = createBatchMetrics(registry);
@@ -83,13 +99,19 @@ if (values.run !== undefined) {
   let code = 0;
   try {
     if (!Number.isFinite(asOfMs)) throw new Error(`--as-of: not a time: ${asOf}`);
-    const result = await queue.runNow(values.run, asOfMs, Number(values['timeout-ms']));
+    const params = Object.fromEntries((values.param ?? []).map((p) => {
+      const at = p.indexOf('=');
+      if (at <= 0) throw new Error(`--param: expected key=value, got "${p}"`);
+      return [p.slice(0, at), p.slice(at + 1)];
+    }));
+    const result = await queue.runNow(values.run, asOfMs, Number(values['timeout-ms']), params);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } catch (err) {
     logger.error({ err, job: values.run }, 'batch job failed');
     code = 1;
   }
   await queue.close();
+  await republisher.close();
   redis.disconnect();
   process.exit(code);
 }
@@ -114,6 +136,7 @@ if (config.batch.dashboardPassword.length > 0) {
 } else {
   logger.info('queue dashboard off (set RISKSTREAM_BATCH_DASHBOARD_PASSWORD to serve it)');
 }
+lifecycle.onStop('republisher', () => republisher.close());
 lifecycle.onStop('queue', () => queue.close());
 lifecycle.installSignalHandlers();
 lifecycle.markRunning();

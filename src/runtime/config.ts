@@ -201,6 +201,8 @@ const batch = z.strictObject({
   retrainMinAucGain: z.number().min(0).default(0.005),
   retrainMinTestPositives: z.number().int().min(1).default(20),
   retrainNegativeSampleRate: z.number().gt(0).max(1).default(0.4),
+  /** Dead-letter replay: on demand by default (after the cause is fixed). */
+  dlqReplayEveryMs: z.number().int().min(0).default(0),
   /** OpenLineage run events of every job attempt, one JSON line each, a file per UTC day. */
   lineageDir: z.string().min(1).default('data/lineage'),
   /** Queue dashboard (bull-board); off while the password is empty. */

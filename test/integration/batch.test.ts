@@ -15,7 +15,11 @@ import { RedisReportStore } from '../../src/adapters/redis/batch-reports.ts';
 import { CurrentGraph, RedisGraphStore } from '../../src/adapters/redis/graph-store.ts';
 import { RedisModelRegistry } from '../../src/adapters/redis/model-registry.ts';
 import { DEFAULT_MODEL } from '../../src/analytics/default-model.ts';
-import { batchJobs } from '../../src/batch/jobs.ts';
+import { type BatchPorts, batchJobs, contractProblem } from '../../src/batch/jobs.ts';
+import { KafkaDeadLetterReader, KafkaRepublisher } from '../../src/adapters/kafka/dlq.ts';
+import { RedisDlqCursors } from '../../src/adapters/redis/dlq-cursors.ts';
+import type { Config } from '../../src/runtime/config.ts';
+import type { Logger } from '../../src/runtime/logger.ts';
 import { encodeLabel, type FraudLabel } from '../../src/contract/label.ts';
 import { generateTraffic, generatorOptions } from '../../src/generator/generate.ts';
 import { fullTopicName, TopicBase, topics } from '../../src/provision/topics.ts';
@@ -29,6 +33,19 @@ const DAY = 86_400_000;
 /** Component size of every user who shares a device with another (the graph oracle). */
 function componentSizes(events: readonly { user_id: string; device_id?: string | undefined }[]): Map<string, number> {
   return new Map([...userDeviceComponents(events)].filter(([, m]) => m.length > 1).map(([u, m]) => [u, m.length]));
+}
+
+function dlqPorts(config: Readonly<Config>, redis: Redis, keyPrefix: string, logger: Logger): BatchPorts['dlq'] {
+  const t = (base: string) => fullTopicName(config.kafka.topicPrefix, base);
+  return {
+    dlq: new KafkaDeadLetterReader(config, logger, 60_000),
+    republish: new KafkaRepublisher(config, logger),
+    cursors: new RedisDlqCursors(redis, keyPrefix),
+    topics: { invalid: t(TopicBase.dlqInvalid), processing: t(TopicBase.dlqProcessing), late: t(TopicBase.dlqLate) },
+    targets: new Set([t(TopicBase.events), t(TopicBase.eventsByUser)]),
+    validate: contractProblem,
+    namespace: 'kafka://local',
+  };
 }
 
 interface LineageEvent {
@@ -93,6 +110,7 @@ describe('batch jobs on the local stack', () => {
         redis: { namespace: 'redis://local', keyPrefix },
       },
       now: Date.now,
+      dlq: dlqPorts(config, redis, keyPrefix, logger),
     });
     queue = new BatchQueue({
       redisUrl: config.redis.url, prefix: `${keyPrefix}:bull`, queueName: config.batch.queueName, jobs,

@@ -71,8 +71,10 @@ export class BatchQueue {
           if (!spec) throw new Error(`unknown batch job "${job.name}"`);
           const started = performance.now();
           const asOfMs = typeof job.data?.asOfMs === 'number' ? job.data.asOfMs : job.timestamp + (job.opts.delay ?? 0);
+          const params = (job.data?.params ?? {}) as Record<string, string>;
           const ctx: JobContext = {
             asOfMs,
+            params,
             progress: async (percent) => void (await job.updateProgress(percent)),
             log: async (message) => void (await job.log(message)),
           };
@@ -112,11 +114,13 @@ export class BatchQueue {
 
   /**
    * Enqueues one run now and waits for its end. `asOfMs` pins its as-of time; the job id makes a
-   * second request for the same kind and as-of time the same job (deduplicated by BullMQ).
+   * second request for the same kind, as-of time and parameters the same job (deduplicated by
+   * BullMQ).
    */
-  async runNow(name: string, asOfMs: number, timeoutMs: number): Promise<unknown> {
+  async runNow(name: string, asOfMs: number, timeoutMs: number, params: Readonly<Record<string, string>> = {}): Promise<unknown> {
     if (!this.#options.jobs.some((j) => j.name === name)) throw new Error(`unknown batch job "${name}"`);
-    const job = await this.queue.add(name, { asOfMs }, { jobId: `${name}-${asOfMs}` });
+    const tag = Object.entries(params).sort().map(([k, v]) => `-${k}=${v}`).join('');
+    const job = await this.queue.add(name, { asOfMs, params }, { jobId: `${name}-${asOfMs}${tag}` });
     return job.waitUntilFinished(this.#events, timeoutMs);
   }
 
