@@ -62,6 +62,8 @@ export interface UserGraphInfo {
   componentDevices: number;
   /** Other users sharing at least one device with this user directly. */
   sharedDeviceUsers: number;
+  /** Those users' ids, sorted (empty for most users). */
+  sharedWith: readonly string[];
   fraudUsersInComponent: number;
   ringScore: number;
   pageRank: number;
@@ -89,6 +91,7 @@ const louvain = interopDefault(louvainModule);
 const pagerank = interopDefault(pagerankModule);
 
 const U = 'u:';
+const NONE: readonly string[] = Object.freeze([]);
 const D = 'd:';
 const M = 'm:';
 
@@ -179,6 +182,7 @@ export function analysePaymentGraph(
         componentUsers: members.length,
         componentDevices: devices.size,
         sharedDeviceUsers: sharing.size,
+        sharedWith: sharing.size === 0 ? NONE : [...sharing].map((n) => n.slice(U.length)).sort(),
         fraudUsersInComponent: fraud,
         ringScore: score,
         pageRank: ranks[U + u] ?? 0,
@@ -196,6 +200,18 @@ export function analysePaymentGraph(
     nodes: g.order,
     edges: g.size,
   };
+}
+
+/**
+ * The lookup API's view of users in a shared-device component: the component's id and, capped at
+ * `max`, the users sharing a device with each directly.
+ */
+export function graphNeighbours(analysis: GraphAnalysis, max = 50): Record<string, { component: string; sharedWith: readonly string[] }> {
+  const out: Record<string, { component: string; sharedWith: readonly string[] }> = {};
+  for (const [u, info] of Object.entries(analysis.users)) {
+    if (info.componentUsers > 1) out[u] = { component: info.component, sharedWith: info.sharedWith.slice(0, max) };
+  }
+  return out;
 }
 
 /**

@@ -4,7 +4,7 @@
  * (src/analytics/graph.ts holds the analysis). Idempotent: the snapshot id is the job's as-of
  * time, and the same events and labels give the same snapshot.
  */
-import { analysePaymentGraph, graphContexts } from '../analytics/graph.ts';
+import { analysePaymentGraph, graphContexts, graphNeighbours } from '../analytics/graph.ts';
 import type { GraphPublisher, JobContext, LabelReader, LakeReader } from './ports.ts';
 
 export interface GraphRebuildInput {
@@ -67,7 +67,7 @@ export async function runGraphRebuild(
     labels,
   };
   const { snapshotId, ...summary } = result;
-  await ports.graph.publish({ id: snapshotId, builtAtMs: ctx.asOfMs, contexts, summary });
+  await ports.graph.publish({ id: snapshotId, builtAtMs: ctx.asOfMs, contexts, neighbours: graphNeighbours(analysis), summary });
   await ctx.progress(100);
   return result;
 }

@@ -43,6 +43,8 @@ export interface GraphPublisher {
     id: string;
     builtAtMs: number;
     contexts: Readonly<Record<string, GraphContext>>;
+    /** Component id and direct device-sharing users, for the lookup API. */
+    neighbours: Readonly<Record<string, { component: string; sharedWith: readonly string[] }>>;
     summary: Readonly<Record<string, number | string>>;
   }): Promise<void>;
 }

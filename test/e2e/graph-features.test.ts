@@ -46,7 +46,7 @@ describe('e2e: graph features from the batch rebuild in the scores', () => {
     let passed = false;
     try {
       await world.setUp();
-      await store.publish({ id: 's1', builtAtMs: 1, contexts: snapshot1, summary: {} });
+      await store.publish({ id: 's1', builtAtMs: 1, contexts: snapshot1, neighbours: {}, summary: {} });
       expect(await world.produce(first, 0)).toBe(first.emissions.length);
       const merchant = world.startWorker('merchant');
       const user = world.startWorker('user', { RISKSTREAM_CASSANDRA_CONTACT_POINTS: '127.0.0.1:1' });
@@ -77,7 +77,7 @@ describe('e2e: graph features from the batch rebuild in the scores', () => {
 
       // Snapshot 2: every user of the second traffic; the worker swaps within its 5 s poll.
       const snapshot2 = Object.fromEntries(second.emissions.map((e) => [e.event.user_id, { ringScore: 0.5, componentSize: 2 }]));
-      await store.publish({ id: 's2', builtAtMs: 2, contexts: snapshot2, summary: {} });
+      await store.publish({ id: 's2', builtAtMs: 2, contexts: snapshot2, neighbours: {}, summary: {} });
       expect(await eventually(async () => user.count('graph snapshot swapped') >= 2, 20_000)).toBe(true);
       expect(await world.produce(second, 0)).toBe(second.emissions.length);
       await world.waitCaughtUp('merchant', CATCH_UP_MS);

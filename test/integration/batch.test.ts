@@ -23,6 +23,7 @@ import type { Logger } from '../../src/runtime/logger.ts';
 import { encodeLabel, type FraudLabel } from '../../src/contract/label.ts';
 import { generateTraffic, generatorOptions } from '../../src/generator/generate.ts';
 import { fullTopicName, TopicBase, topics } from '../../src/provision/topics.ts';
+import { ErrorCodes, RiskstreamError } from '../../src/runtime/errors.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
 import { writeBronzeLake } from '../support/bronze-lake.ts';
 import { userDeviceComponents } from '../support/graph-oracle.ts';
@@ -155,6 +156,13 @@ describe('batch jobs on the local stack', () => {
       expect(c.ringScore).toBeLessThanOrEqual(1);
     }
     expect(await current.refresh()).toBeNull(); // unchanged: no reload
+    // The lookup API's read: component id (smallest member) and direct device-sharing users.
+    const components = userDeviceComponents(unique);
+    for (const u of [...expected.keys()].slice(0, 20)) {
+      const devices = new Set(unique.filter((e) => e.user_id === u && e.device_id !== undefined).map((e) => e.device_id));
+      const direct = [...new Set(unique.filter((e) => e.user_id !== u && devices.has(e.device_id)).map((e) => e.user_id))].sort();
+      expect(await store.currentUser(u)).toMatchObject({ component: [...(components.get(u) ?? [])].sort()[0], sharedWith: direct.slice(0, 50) });
+    }
 
     // The same job asked for again (same kind and as-of time) is the same job: not run twice.
     const again = await queue.runNow('graph-rebuild', asOfMs, 60_000);
@@ -230,18 +238,20 @@ describe('RedisGraphStore on the local stack', () => {
     expect(await store.currentUser('a')).toBeNull(); // no rebuild yet
     const contexts = (i: number) => Object.fromEntries(Array.from({ length: 2_500 }, (_, u) => [`u${u}`, { ringScore: (u % 10) / 10, componentSize: 2 + i }]));
     for (let i = 1; i <= 5; i += 1) {
-      await store.publish({ id: `s${i}`, builtAtMs: 1_000 * i, contexts: contexts(i), summary: { n: i } });
+      await store.publish({ id: `s${i}`, builtAtMs: 1_000 * i, contexts: contexts(i), neighbours: { u17: { component: 'u0', sharedWith: ['u16', 'u18'] }, u0: { component: 'u0', sharedWith: [] } }, summary: { n: i } });
       expect(await store.currentId()).toBe(`s${i}`);
     }
     expect((await store.load('s5')).size).toBe(2_500);
     expect((await store.load('s5')).get('u17')).toEqual({ ringScore: 0.7, componentSize: 7 });
     expect((await store.load('s2')).size).toBe(0); // deleted: older than the newest three
+    expect(await redis.exists(`${keyPrefix}:graph:n:s2`, `${keyPrefix}:graph:meta:s2`)).toBe(0);
     expect((await store.load('s3')).size).toBe(2_500);
     expect(await store.meta('s5')).toEqual({ id: 's5', builtAtMs: 5_000, users: 2_500, n: 5 });
-    expect(await store.currentUser('u17')).toEqual({ id: 's5', builtAtMs: 5_000, context: { ringScore: 0.7, componentSize: 7 } });
-    expect(await store.currentUser('lonely')).toEqual({ id: 's5', builtAtMs: 5_000, context: { ringScore: 0, componentSize: 1 } });
+    expect(await store.currentUser('u17')).toEqual({ id: 's5', builtAtMs: 5_000, context: { ringScore: 0.7, componentSize: 7 }, component: 'u0', sharedWith: ['u16', 'u18'] });
+    expect(await store.currentUser('u0')).toMatchObject({ component: 'u0', sharedWith: [] });
+    expect(await store.currentUser('lonely')).toEqual({ id: 's5', builtAtMs: 5_000, context: { ringScore: 0, componentSize: 1 }, component: null, sharedWith: [] });
     // a retried publish of the same id rewrites the same content, nothing left from before
-    await store.publish({ id: 's5', builtAtMs: 5_000, contexts: { only: { ringScore: 1, componentSize: 3 } }, summary: {} });
+    await store.publish({ id: 's5', builtAtMs: 5_000, contexts: { only: { ringScore: 1, componentSize: 3 } }, neighbours: {}, summary: {} });
     expect([...(await store.load('s5')).keys()]).toEqual(['only']);
   });
 });
@@ -265,6 +275,8 @@ describe('BatchQueue retries', () => {
         seen.push(ctx.asOfMs);
         if (seen.length < 3) throw new Error(`attempt ${seen.length} fails`);
         return { attempts: seen.length };
+      } }, { name: 'terminal', everyMs: 0, run: async () => {
+        throw new RiskstreamError(ErrorCodes.configInvalid, 'bad parameter');
       } }],
     });
     try {
@@ -272,6 +284,10 @@ describe('BatchQueue retries', () => {
       expect(seen).toEqual([123_456, 123_456, 123_456]);
       expect(outcomes).toEqual(['failed', 'failed', 'completed']);
       await expect(queue.runNow('unknown', 1, 1_000)).rejects.toThrow(/unknown batch job/);
+      // A terminal error (the supervisor's "crash": bad config or parameters) is not retried.
+      outcomes.length = 0;
+      await expect(queue.runNow('terminal', 1, 30_000)).rejects.toThrow(/bad parameter/);
+      expect(outcomes).toEqual(['failed']);
     } finally {
       await queue.close();
     }

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
-import { type Job, Queue, QueueEvents, Worker } from 'bullmq';
+import { type Job, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import type { JobContext } from '../../batch/ports.ts';
 import type { Logger } from '../../runtime/logger.ts';
+import { classifyInfrastructureFailure } from '../../runtime/supervisor.ts';
 
 /** One kind of job: its schedule and what it does. */
 export interface BatchJobSpec {
@@ -89,8 +90,11 @@ export class BatchQueue {
           } catch (err) {
             const seconds = (performance.now() - started) / 1000;
             options.onFinished?.(job.name, 'failed', seconds, undefined);
-            log.warn({ err, seconds }, 'batch job attempt failed');
-            throw err;
+            // The supervisor's rule: a terminal error (bad config or parameters) fails the job
+            // now; anything else (I/O, unknown) is retried with the backoff.
+            const terminal = classifyInfrastructureFailure(err) === 'crash';
+            log.warn({ err, seconds, terminal }, 'batch job attempt failed');
+            throw terminal ? new UnrecoverableError(err instanceof Error ? err.message : String(err)) : err;
           }
         },
         { connection: connect(), prefix: options.prefix, concurrency: options.concurrency ?? 1 },

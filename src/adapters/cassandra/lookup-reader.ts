@@ -21,7 +21,13 @@ const UNAVAILABLE_CODES = new Set([0x1000, 0x1001, 0x1002, 0x1200]);
  */
 /** The graph snapshots' read (RedisGraphStore). */
 export interface CurrentGraphReader {
-  currentUser(userId: string): Promise<{ id: string; builtAtMs: number; context: { ringScore: number; componentSize: number } } | null>;
+  currentUser(userId: string): Promise<{
+    id: string;
+    builtAtMs: number;
+    context: { ringScore: number; componentSize: number };
+    component: string | null;
+    sharedWith: readonly string[];
+  } | null>;
 }
 
 export class StoreLookupReader implements LookupReader {
@@ -53,7 +59,10 @@ export class StoreLookupReader implements LookupReader {
   async userGraph(userId: string): Promise<UserGraphOut | null> {
     const found = await this.#graph.currentUser(userId);
     if (!found) return null;
-    return { user_id: userId, snapshot_id: found.id, built_at_ms: found.builtAtMs, ring_score: found.context.ringScore, component_size: found.context.componentSize };
+    return {
+      user_id: userId, snapshot_id: found.id, built_at_ms: found.builtAtMs, ring_score: found.context.ringScore,
+      component_size: found.context.componentSize, component: found.component, shared_device_users: found.sharedWith,
+    };
   }
 
   async #execute(cql: string, params: unknown[], options?: cassandra.QueryOptions): Promise<cassandra.types.ResultSet> {

@@ -38,6 +38,9 @@ export class KafkaDeadLetterReader {
     }
     const records: DeadLetterRecord[] = [];
     if (last.size === 0) return { records, next };
+    // The next offset wanted per partition: a record delivered again (a fetch that raced the
+    // seek to the cursor) or from before the cursor is not read twice.
+    const want = new Map([...start].map(([p, o]) => [p, BigInt(o)]));
     await readTopic(this.#config, {
       topic,
       groupId: `riskstream-dlq-replay-${randomUUID()}`,
@@ -46,9 +49,11 @@ export class KafkaDeadLetterReader {
       logger: this.#logger,
       onRecord: (r) => {
         const end = last.get(r.partition);
-        if (end === undefined || BigInt(r.offset) > end) return last.size === 0;
+        const offset = BigInt(r.offset);
+        if (end === undefined || offset > end || offset < (want.get(r.partition) ?? 0n)) return last.size === 0;
+        want.set(r.partition, offset + 1n);
         records.push({ partition: r.partition, offset: r.offset, key: r.key, letter: parseLetter(r.value) });
-        if (BigInt(r.offset) >= end) last.delete(r.partition);
+        if (offset >= end) last.delete(r.partition);
         return last.size === 0;
       },
     });

@@ -37,6 +37,8 @@ export class KafkaLabelReader implements LabelReader {
     }
     const out: FraudLabel[] = [];
     if (remaining.size === 0) return out;
+    // Next offset wanted per partition: a record delivered twice is read once.
+    const want = new Map([...from].map(([p, o]) => [p, BigInt(o)]));
     await readTopic(this.#config, {
       topic: this.#topic,
       groupId: `riskstream-labels-reader-${randomUUID()}`,
@@ -45,14 +47,16 @@ export class KafkaLabelReader implements LabelReader {
       logger: this.#logger,
       onRecord: (record) => {
         const last = remaining.get(record.partition);
-        if (last === undefined) return remaining.size === 0;
+        const offset = BigInt(record.offset);
+        if (last === undefined || offset > last || offset < (want.get(record.partition) ?? 0n)) return remaining.size === 0;
+        want.set(record.partition, offset + 1n);
         try {
           if (record.value !== null) out.push(decodeLabel(record.value.toString('utf8')));
           else this.invalid += 1;
         } catch {
           this.invalid += 1;
         }
-        if (BigInt(record.offset) >= last) remaining.delete(record.partition);
+        if (offset >= last) remaining.delete(record.partition);
         return remaining.size === 0;
       },
     });

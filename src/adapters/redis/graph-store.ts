@@ -7,6 +7,8 @@ import type { GraphContext } from '../../analytics/user-features.ts';
  *
  *   <prefix>:graph:v:<id>     hash    user_id → "<ringScore>|<componentSize>" (only users whose
  *                                     context differs from the defaults: ring 0, component 1)
+ *   <prefix>:graph:n:<id>     hash    user_id → "<component>|<user>,<user>,..." (the users sharing a
+ *                                     device with it, capped): the lookup API's, never loaded by workers
  *   <prefix>:graph:meta:<id>  string  JSON {id, builtAtMs, users, ...summary}
  *   <prefix>:graph:current    string  the id workers use
  *
@@ -18,7 +20,18 @@ export interface GraphSnapshot {
   readonly id: string;
   readonly builtAtMs: number;
   readonly contexts: Readonly<Record<string, GraphContext>>;
+  readonly neighbours?: Readonly<Record<string, { component: string; sharedWith: readonly string[] }>>;
   readonly summary: Readonly<Record<string, number | string>>;
+}
+
+/** One user's place in the current snapshot, as the lookup API serves it. */
+export interface UserGraphRead {
+  readonly id: string;
+  readonly builtAtMs: number;
+  readonly context: GraphContext;
+  /** Null for a user who shares no device. */
+  readonly component: string | null;
+  readonly sharedWith: readonly string[];
 }
 
 const CHUNK = 1_000;
@@ -40,13 +53,13 @@ export class RedisGraphStore {
   async publish(snapshot: GraphSnapshot, keep = 3): Promise<void> {
     const dataKey = this.#key(`v:${snapshot.id}`);
     const entries = Object.entries(snapshot.contexts);
-    // A retried job starts the hash again: no field of an earlier partial write survives.
-    await this.#redis.del(dataKey);
-    for (let i = 0; i < entries.length; i += CHUNK) {
-      const args: string[] = [];
-      for (const [user, c] of entries.slice(i, i + CHUNK)) args.push(user, `${c.ringScore}|${c.componentSize}`);
-      await this.#redis.hset(dataKey, ...args);
-    }
+    // A retried job starts the hashes again: no field of an earlier partial write survives.
+    await this.#redis.del(dataKey, this.#key(`n:${snapshot.id}`));
+    await this.#hsetChunked(dataKey, entries.map(([user, c]) => [user, `${c.ringScore}|${c.componentSize}`]));
+    await this.#hsetChunked(
+      this.#key(`n:${snapshot.id}`),
+      Object.entries(snapshot.neighbours ?? {}).map(([user, n]) => [user, `${n.component}|${n.sharedWith.join(',')}`]),
+    );
     const meta = { id: snapshot.id, builtAtMs: snapshot.builtAtMs, users: entries.length, ...snapshot.summary };
     await this.#redis
       .multi()
@@ -57,8 +70,12 @@ export class RedisGraphStore {
     const old = await this.#redis.zrange(this.#key('snapshots'), '0', String(-(keep + 1)));
     for (const id of old) {
       if (id === snapshot.id) continue;
-      await this.#redis.multi().del(this.#key(`v:${id}`), this.#key(`meta:${id}`)).zrem(this.#key('snapshots'), id).exec();
+      await this.#redis.multi().del(this.#key(`v:${id}`), this.#key(`n:${id}`), this.#key(`meta:${id}`)).zrem(this.#key('snapshots'), id).exec();
     }
+  }
+
+  async #hsetChunked(key: string, pairs: readonly (readonly [string, string])[]): Promise<void> {
+    for (let i = 0; i < pairs.length; i += CHUNK) await this.#redis.hset(key, ...pairs.slice(i, i + CHUNK).flat());
   }
 
   async currentId(): Promise<string | null> {
@@ -87,12 +104,23 @@ export class RedisGraphStore {
    * ran; the defaults (ring 0, component 1) for a user who shares no device. Redis failing to
    * answer is a retriable STORE_UNAVAILABLE (the API answers 503).
    */
-  async currentUser(userId: string): Promise<{ id: string; builtAtMs: number; context: GraphContext } | null> {
+  async currentUser(userId: string): Promise<UserGraphRead | null> {
     try {
       const id = await this.currentId();
       if (id === null) return null;
-      const [raw, builtAt] = await Promise.all([this.#redis.hget(this.#key(`v:${id}`), userId), this.#redis.zscore(this.#key('snapshots'), id)]);
-      return { id, builtAtMs: Number(builtAt ?? id), context: raw === null ? { ringScore: 0, componentSize: 1 } : decodeContext(raw) };
+      const [raw, near, builtAt] = await Promise.all([
+        this.#redis.hget(this.#key(`v:${id}`), userId),
+        this.#redis.hget(this.#key(`n:${id}`), userId),
+        this.#redis.zscore(this.#key('snapshots'), id),
+      ]);
+      const at = near === null ? -1 : near.indexOf('|');
+      return {
+        id,
+        builtAtMs: Number(builtAt ?? id),
+        context: raw === null ? { ringScore: 0, componentSize: 1 } : decodeContext(raw),
+        component: near === null ? null : near.slice(0, at),
+        sharedWith: near === null || at === near.length - 1 ? [] : near.slice(at + 1).split(','),
+      };
     } catch (err) {
       throw toRiskstreamError(err, ErrorCodes.storeUnavailable, true);
     }

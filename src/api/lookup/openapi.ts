@@ -29,7 +29,7 @@ export function lookupPaths(): Record<string, unknown> {
     },
     '/v1/users/{userId}/graph': {
       get: {
-        summary: 'Graph context of a user from the latest batch graph rebuild: ring_score and component_size (users linked by shared devices; 0 and 1 for a user who shares none), snapshot_id, as_of_ms and staleness_ms. 404 until a rebuild has run',
+        summary: 'Graph context of a user from the latest batch graph rebuild: ring_score, component_size and component (users linked by shared devices; 0, 1 and null for a user who shares none), shared_device_users (direct neighbours, at most 50), snapshot_id, as_of_ms and staleness_ms. 404 until a rebuild has run',
         parameters: [idParam('userId')],
         responses: { '200': object('The graph context'), ...errors },
       },

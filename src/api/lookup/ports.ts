@@ -51,6 +51,10 @@ export interface UserGraphOut {
   readonly ring_score: number;
   /** Users sharing a device with this one, directly or through others, including this one. */
   readonly component_size: number;
+  /** The component's id (its smallest user id); null for a user who shares no device. */
+  readonly component: string | null;
+  /** Users sharing a device with this one directly (at most 50). */
+  readonly shared_device_users: readonly string[];
 }
 
 export interface LookupReader {

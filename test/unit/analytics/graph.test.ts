@@ -80,6 +80,7 @@ describe('payment graph', () => {
           events.filter((e) => e.user_id !== u && devices.has(e.device_id)).map((e) => e.user_id),
         );
         expect(info.sharedDeviceUsers).toBe(sharing.size);
+        expect(info.sharedWith).toEqual([...sharing].sort());
         expect(info.ringScore).toBe(ringScore(members.length, info.fraudUsersInComponent));
       }
       expect(a.users.ring3?.componentUsers).toBe(6);

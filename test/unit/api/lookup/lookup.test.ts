@@ -44,7 +44,10 @@ class MemoryReader implements LookupReader {
   async userGraph(userId: string) {
     if (!this.graphBuilt) return null;
     const ring = userId === 'u1';
-    return { user_id: userId, snapshot_id: 's1', built_at_ms: NOW - 90_000, ring_score: ring ? 0.6 : 0, component_size: ring ? 4 : 1 };
+    return {
+      user_id: userId, snapshot_id: 's1', built_at_ms: NOW - 90_000, ring_score: ring ? 0.6 : 0, component_size: ring ? 4 : 1,
+      component: ring ? 'u0' : null, shared_device_users: ring ? ['u0', 'u7'] : [],
+    };
   }
 }
 
@@ -138,8 +141,11 @@ describe('lookup API', () => {
     const s = await setup();
     const res = await get(s.app, '/v1/users/u1/graph', s.readKey);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ user_id: 'u1', snapshot_id: 's1', built_at_ms: NOW - 90_000, ring_score: 0.6, component_size: 4, as_of_ms: NOW - 90_000, staleness_ms: 90_000 });
-    expect((await get(s.app, '/v1/users/u2/graph', s.readKey)).json()).toMatchObject({ ring_score: 0, component_size: 1 });
+    expect(res.json()).toEqual({
+      user_id: 'u1', snapshot_id: 's1', built_at_ms: NOW - 90_000, ring_score: 0.6, component_size: 4, component: 'u0',
+      shared_device_users: ['u0', 'u7'], as_of_ms: NOW - 90_000, staleness_ms: 90_000,
+    });
+    expect((await get(s.app, '/v1/users/u2/graph', s.readKey)).json()).toMatchObject({ ring_score: 0, component_size: 1, component: null, shared_device_users: [] });
     expect((await get(s.app, '/v1/users/u2/graph')).statusCode).toBe(401);
     expect((await get(s.app, `/v1/users/${encodeURIComponent('u 2')}/graph`, s.readKey)).json().details).toEqual([{ path: 'userId', reason: 'must match [A-Za-z0-9_.:-]{1,128}' }]);
     s.reader.graphBuilt = false;
