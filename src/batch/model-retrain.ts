@@ -15,7 +15,7 @@
  * model, so a retried job republishes identical content.
  */
 import type { RiskModel } from '../analytics/model.ts';
-import { trainAndEvaluate, type EvaluationReport } from '../analytics/train-default-model.ts';
+import { type EvaluationReport, RISK_MODEL_GRID, trainAndEvaluate } from '../analytics/train-default-model.ts';
 import { buildTrainingSet } from '../analytics/training-set.ts';
 import { resolveUserFeatureConfig } from '../analytics/user-features.ts';
 import type { JobContext, LabelReader, LakeReader, ModelStore, ReportStore } from './ports.ts';
@@ -89,7 +89,10 @@ export async function runModelRetrain(
   }
   const { model, report } = trainAndEvaluate(set, {
     version,
+    // The default model's own procedure: the same grid and folds, so a retrained model is judged
+    // against one built the same way.
     folds: 3,
+    grid: RISK_MODEL_GRID,
     negativeSampleRate: input.negativeSampleRate,
     thresholds: baseline.thresholds,
     baseline,

@@ -11,7 +11,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { trainAndEvaluate } from '../analytics/train-default-model.ts';
+import { RISK_MODEL_GRID, trainAndEvaluate } from '../analytics/train-default-model.ts';
 import { buildTrainingSet } from '../analytics/training-set.ts';
 import { resolveUserFeatureConfig } from '../analytics/user-features.ts';
 import { generateTraffic, generatorOptions } from '../generator/generate.ts';
@@ -65,14 +65,7 @@ const { model, report } = trainAndEvaluate(set, {
   version,
   folds: 3,
   negativeSampleRate: 0.4,
-  // Explored with --dry-run on smaller runs: ridge ≥ 0.01 underfits (rare positives), and plain
-  // gradient descent keeps improving to ~1,500 steps at these step sizes.
-  grid: [
-    { l2: 0, learningRate: 2, numSteps: 800 },
-    { l2: 0, learningRate: 3, numSteps: 1500 },
-    { l2: 1e-4, learningRate: 3, numSteps: 1500 },
-    { l2: 1e-3, learningRate: 3, numSteps: 1500 },
-  ],
+  grid: RISK_MODEL_GRID,
   thresholds: { review: 0.3, block: 0.8 },
   metadata: { source: 'generator', seed: values.seed, events, periodHours },
 });

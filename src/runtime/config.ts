@@ -200,7 +200,11 @@ const batch = z.strictObject({
   retrainLabelMaturityMs: z.number().int().min(0).default(7 * DAY_MS),
   retrainMinAucGain: z.number().min(0).default(0.005),
   retrainMinTestPositives: z.number().int().min(1).default(20),
-  retrainNegativeSampleRate: z.number().gt(0).max(1).default(0.4),
+  /**
+   * Share of legitimate rows kept for training (prior-corrected): 0.1 keeps ~10 legitimate rows
+   * per fraud row at ~1% fraud and bounds the fits' cost (bench:batch, docs/batch.md).
+   */
+  retrainNegativeSampleRate: z.number().gt(0).max(1).default(0.1),
   /** Dead-letter replay: on demand by default (after the cause is fixed). */
   dlqReplayEveryMs: z.number().int().min(0).default(0),
   /** OpenLineage run events of every job attempt, one JSON line each, a file per UTC day. */
