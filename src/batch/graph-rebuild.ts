@@ -10,6 +10,8 @@ import type { GraphPublisher, JobContext, LabelReader, LakeReader } from './port
 export interface GraphRebuildInput {
   /** Event time looked back from the job's as-of time. */
   readonly lookbackMs: number;
+  /** Rows that reached Kafka in the last this-many ms before the as-of time wait for the next run. */
+  readonly settleMs?: number;
 }
 
 export interface GraphRebuildResult {
@@ -40,7 +42,7 @@ export async function runGraphRebuild(
   input: GraphRebuildInput,
   ctx: JobContext,
 ): Promise<GraphRebuildResult> {
-  const events = await ports.lake.events({ fromMs: ctx.asOfMs - input.lookbackMs, toMs: ctx.asOfMs });
+  const events = await ports.lake.events({ fromMs: ctx.asOfMs - input.lookbackMs, toMs: ctx.asOfMs, arrivedBeforeMs: ctx.asOfMs - (input.settleMs ?? 0) });
   await ctx.progress(40);
   // Only labels known at the as-of time count, so a rerun of an old job is the same rebuild.
   const fraud = new Set<string>();

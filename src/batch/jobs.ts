@@ -75,7 +75,7 @@ export function batchJobs(config: Pick<Config, 'batch' | 'runtime'>, ports: Batc
     traced(
       'graph-rebuild',
       b.graphRebuildEveryMs,
-      (ctx) => runGraphRebuild(ports, { lookbackMs: b.graphLookbackMs }, ctx),
+      (ctx) => runGraphRebuild(ports, { lookbackMs: b.graphLookbackMs, settleMs: b.lakeSettleMs }, ctx),
       (r) => ({ inputs: [lake(r.events), labels(r.labels)], outputs: [redis(`graph:v:${r.snapshotId}`, r.usersWithContext)] }),
     ),
     traced(
@@ -91,6 +91,7 @@ export function batchJobs(config: Pick<Config, 'batch' | 'runtime'>, ports: Batc
             minTestPositives: b.retrainMinTestPositives,
             allowedLatenessMs: config.runtime.allowedLatenessMs,
             negativeSampleRate: b.retrainNegativeSampleRate,
+            settleMs: b.lakeSettleMs,
           },
           ctx,
         ),
@@ -102,7 +103,7 @@ export function batchJobs(config: Pick<Config, 'batch' | 'runtime'>, ports: Batc
     traced(
       'merchant-anomalies',
       b.anomaliesEveryMs,
-      (ctx) => runMerchantAnomalies(ports, { lookbackDays: b.anomaliesLookbackDays, zThreshold: b.anomaliesZThreshold }, ctx),
+      (ctx) => runMerchantAnomalies(ports, { lookbackDays: b.anomaliesLookbackDays, zThreshold: b.anomaliesZThreshold, settleMs: b.lakeSettleMs }, ctx),
       (r) => ({ inputs: [lake(r.events)], outputs: [redis('batch:report:merchant-anomalies', r.anomalies.length)] }),
     ),
     traced(
@@ -130,7 +131,7 @@ export function batchJobs(config: Pick<Config, 'batch' | 'runtime'>, ports: Batc
     traced(
       'quality-check',
       b.qualityEveryMs,
-      (ctx) => runQualityCheck(ports, { lookbackMs: b.qualityLookbackMs, alertBelow: b.qualityAlertBelow }, ctx),
+      (ctx) => runQualityCheck(ports, { lookbackMs: b.qualityLookbackMs, alertBelow: b.qualityAlertBelow, settleMs: b.lakeSettleMs }, ctx),
       (r) => ({ inputs: [lake(r.rows)], outputs: [redis('batch:report:quality-check', r.results.length)] }),
     ),
   ];

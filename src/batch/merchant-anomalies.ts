@@ -11,6 +11,7 @@ const DAY = 86_400_000;
 export interface MerchantAnomaliesInput {
   readonly lookbackDays: number;
   readonly zThreshold: number;
+  readonly settleMs?: number;
 }
 
 export interface MerchantAnomaly {
@@ -44,7 +45,7 @@ export async function runMerchantAnomalies(
 ): Promise<MerchantAnomaliesResult> {
   const toMs = Math.floor(ctx.asOfMs / DAY) * DAY;
   const fromMs = toMs - input.lookbackDays * DAY;
-  const events = await ports.lake.events({ fromMs, toMs });
+  const events = await ports.lake.events({ fromMs, toMs, arrivedBeforeMs: ctx.asOfMs - (input.settleMs ?? 0) });
   await ctx.progress(60);
   // Every merchant is judged through the last whole day, so one that fell silent is seen.
   const stats = merchantDailySeries(events, { ...DEFAULT_SERIES_OPTIONS, zThreshold: input.zThreshold }, toMs - DAY);

@@ -30,6 +30,7 @@ export interface ModelRetrainInput {
   readonly minTestPositives: number;
   readonly allowedLatenessMs: number;
   readonly negativeSampleRate: number;
+  readonly settleMs?: number;
 }
 
 export interface ModelRetrainResult {
@@ -57,8 +58,12 @@ export async function runModelRetrain(
   input: ModelRetrainInput,
   ctx: JobContext,
 ): Promise<ModelRetrainResult> {
+  // Millisecond resolution: two as-of times never share a version (and so never its content).
+  const version = `retrain-${new Date(ctx.asOfMs).toISOString().replace(/[-:.]/g, '').slice(0, 18)}`;
+  const earlier = await ports.models.get(version);
+  if (earlier) return finishEarlierAttempt(ports, earlier, ctx);
   const toMs = ctx.asOfMs - input.labelMaturityMs;
-  const events = await ports.lake.events({ fromMs: ctx.asOfMs - input.lookbackMs, toMs });
+  const events = await ports.lake.events({ fromMs: ctx.asOfMs - input.lookbackMs, toMs, arrivedBeforeMs: ctx.asOfMs - (input.settleMs ?? 0) });
   const latest = new Map<string, { label: 'fraud' | 'legit'; ts: number }>();
   const known: { user_id: string; label: 'fraud' | 'legit'; label_ts_ms: number }[] = [];
   for (const l of await ports.labels.labels()) {
@@ -76,8 +81,6 @@ export async function runModelRetrain(
   const positives = set.labels.filter((l) => l === 1).length;
   const currentVersion = (await ports.models.currentVersion()) ?? ports.fallback.version;
   const baseline = (await ports.models.get(currentVersion)) ?? ports.fallback;
-  // Millisecond resolution: two as-of times never share a version (and so never its content).
-  const version = `retrain-${new Date(ctx.asOfMs).toISOString().replace(/[-:.]/g, '').slice(0, 18)}`;
   const base = { version, baselineVersion: baseline.version, rows: set.rows.length, positives, labels: latest.size };
   await ctx.progress(40);
   // Both classes are needed to train, and held-out fraud to judge.
@@ -99,9 +102,8 @@ export async function runModelRetrain(
     metadata: { source: 'retrain', asOfMs: ctx.asOfMs, rows: set.rows.length, positives },
   });
   await ctx.progress(90);
-  await ports.models.publish(model, ctx.asOfMs);
   const gain = report.auc - (report.baselineAuc ?? 0);
-  let promoted = false;
+  let promote = false;
   let reason: string;
   if (report.testPositives < input.minTestPositives) {
     reason = `too few held-out fraud rows to judge (${report.testPositives} < ${input.minTestPositives})`;
@@ -109,11 +111,38 @@ export async function runModelRetrain(
     // NaN (no held-out fraud, or a degenerate baseline) is never a gain.
     reason = `held-out AUC ${report.auc.toFixed(4)} does not beat ${baseline.version}'s ${(report.baselineAuc ?? 0).toFixed(4)} by ${input.minAucGain}`;
   } else {
-    await ports.models.promote(version);
-    promoted = true;
+    promote = true;
     reason = `held-out AUC ${report.auc.toFixed(4)} vs ${baseline.version}'s ${(report.baselineAuc ?? 0).toFixed(4)}`;
   }
+  // The decision travels with the model: a retry after a crash between publish and promote
+  // finds it there (see the start of this function).
+  await ports.models.publish({ ...model, metadata: { ...model.metadata, promote, reason, baselineVersion: baseline.version } }, ctx.asOfMs);
+  if (promote) await ports.models.promote(version);
+  const promoted = promote;
   const result = { ...base, promoted, reason, report };
+  await ports.reports.put('model-retrain', result);
+  await ctx.progress(100);
+  return result;
+}
+
+/**
+ * An earlier attempt of this run (same as-of time) already published its model: it is not
+ * trained again (rows that arrived since could make it differ), its recorded decision is applied.
+ */
+async function finishEarlierAttempt(ports: ModelRetrainPorts, model: RiskModel, ctx: JobContext): Promise<ModelRetrainResult> {
+  const m = model.metadata ?? {};
+  const promoted = m.promote === true;
+  if (promoted && (await ports.models.currentVersion()) !== model.version) await ports.models.promote(model.version);
+  const result: ModelRetrainResult = {
+    version: model.version,
+    baselineVersion: String(m.baselineVersion ?? ''),
+    rows: Number(m.rows ?? 0),
+    positives: Number(m.positives ?? 0),
+    labels: 0,
+    promoted,
+    reason: `trained by an earlier attempt: ${String(m.reason ?? '')}`,
+    report: null,
+  };
   await ports.reports.put('model-retrain', result);
   await ctx.progress(100);
   return result;

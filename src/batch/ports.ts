@@ -11,6 +11,11 @@ import type { GraphContext } from '../analytics/user-features.ts';
 export interface BronzeRange {
   readonly fromMs: number;
   readonly toMs: number;
+  /**
+   * Only rows that reached Kafka before this time (the record's timestamp): a retried job reads
+   * the same rows even though events of that event-time range kept arriving since.
+   */
+  readonly arrivedBeforeMs?: number;
 }
 
 /** A valid bronze event, once per event id. */

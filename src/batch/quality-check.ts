@@ -10,6 +10,7 @@ import type { JobContext, LakeReader, ReportStore } from './ports.ts';
 export interface QualityCheckInput {
   readonly lookbackMs: number;
   readonly alertBelow: number;
+  readonly settleMs?: number;
 }
 
 export interface QualityCheckPorts {
@@ -22,7 +23,7 @@ export async function runQualityCheck(
   input: QualityCheckInput,
   ctx: JobContext,
 ): Promise<QualityReport & { fromMs: number; toMs: number }> {
-  const range = { fromMs: ctx.asOfMs - input.lookbackMs, toMs: ctx.asOfMs };
+  const range = { fromMs: ctx.asOfMs - input.lookbackMs, toMs: ctx.asOfMs, arrivedBeforeMs: ctx.asOfMs - (input.settleMs ?? 0) };
   const rows = await ports.lake.rows(range);
   await ctx.progress(60);
   const report = { ...evaluateQuality('bronze', rows, BRONZE_PAYMENT_EXPECTATIONS, { alertBelow: input.alertBelow }), ...range };

@@ -88,6 +88,7 @@ const queue = new BatchQueue({
   jobs,
   attempts: config.batch.attempts,
   backoffMs: config.batch.backoffMs,
+  lockDurationMs: config.batch.lockDurationMs,
   logger,
   work: true,
   onFinished: (job, outcome, s, result) => metrics.finished(job, outcome, s, result, Date.now()),

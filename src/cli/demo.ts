@@ -117,7 +117,8 @@ function generatorRound(round: number): void {
   start(`generator-${round}`, [
     'src/cli/generate.ts', '--mode', 'api', '--events', String(eventsPerRound), '--rate', String(rate),
     '--period-hours', String(hoursPerRound), '--start', new Date(firstHour + round * hoursPerRound * EVENT_HOUR_MS).toISOString(),
-    '--seed', String(round + 1), '--key', key, '--truth', `${logDir}/truth-${round}.jsonl`,
+    // Each round is a new population: its own user and device ids, so rounds never merge people.
+    '--seed', String(round + 1), '--entity-prefix', `r${round + 1}`, '--key', key, '--truth', `${logDir}/truth-${round}.jsonl`,
   ]);
   children[children.length - 1]!.proc.once('exit', (code) => {
     if (!stopping && code === 0) generatorRound(round + 1);

@@ -7,6 +7,7 @@
  *
  * Options: --url (api base, default http://<api.host>:<api.port>), --batch 500, --concurrency 4,
  * --sign (HMAC-sign requests), --period-hours 48, --start 2026-01-01T00:00:00Z, --no-labels,
+ * --entity-prefix r2 (user and device ids of their own, for runs that must not share people),
  * --report <file> (run summary JSON), --provision (create the events/labels topics if missing;
  * otherwise run `npm run provision` first). Key also from RISKSTREAM_API_KEY. Progress on stderr.
  */
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     'period-hours': { type: 'string', default: '48' },
     start: { type: 'string', default: '2026-01-01T00:00:00Z' },
     'no-labels': { type: 'boolean', default: false },
+    'entity-prefix': { type: 'string', default: '' },
     report: { type: 'string' },
     provision: { type: 'boolean', default: false },
   },
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
       startMs: Date.parse(values.start),
       periodMs: Number(values['period-hours']) * 3_600_000,
       allowedLatenessMs: config.runtime.allowedLatenessMs,
+      entityPrefix: values['entity-prefix'],
     }),
   );
   console.error(

@@ -33,6 +33,8 @@ export interface GeneratorOptions {
   readonly legitLabelRate: number;
   /** Event ids are `<idPrefix>-<n>`. Default `g<seed>`. */
   readonly idPrefix: string;
+  /** Prefix of user and device ids, for runs that must not share people (default none). */
+  readonly entityPrefix: string;
 }
 
 export function generatorOptions(
@@ -51,6 +53,7 @@ export function generatorOptions(
     allowedLatenessMs: 20 * 60_000,
     legitLabelRate: 0.02,
     idPrefix: `g${partial.seed.replace(/[^A-Za-z0-9]/g, '')}`,
+    entityPrefix: '',
     ...partial,
   });
 }
@@ -69,7 +72,7 @@ export function generateTraffic(options: Readonly<GeneratorOptions>): GeneratedT
   const rng = new Prng(options.seed);
   const startMs = options.startMs;
   const endMs = startMs + options.periodMs;
-  const pop = buildPopulation(rng.fork('population'), options.users, options.merchants);
+  const pop = buildPopulation(rng.fork('population'), options.users, options.merchants, options.entityPrefix);
   const n = options.events;
   const bursts = Math.max(1, Math.round((n * 0.004) / 35));
   const rings = Math.max(1, Math.round(n / 40_000));

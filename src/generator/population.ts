@@ -60,11 +60,13 @@ export interface Population {
 
 /**
  * Ids are drawn from shuffled ranges so that an id tells nothing about how or when it was
- * created (fraud users and devices are indistinguishable by name).
+ * created (fraud users and devices are indistinguishable by name). `entityPrefix` keeps the user
+ * and device ids of separately generated runs apart (two runs' `u_000123` would be one person
+ * to the actors and the graph).
  */
-export function buildPopulation(rng: Prng, userCount: number, merchantCount: number): Population {
-  const userIds = idPool(rng.fork('uid'), 'u', userCount * 2 + 1000);
-  const deviceIds = idPool(rng.fork('did'), 'd', userCount * 4 + 4000);
+export function buildPopulation(rng: Prng, userCount: number, merchantCount: number, entityPrefix = ''): Population {
+  const userIds = idPool(rng.fork('uid'), `${entityPrefix}u`, userCount * 2 + 1000);
+  const deviceIds = idPool(rng.fork('did'), `${entityPrefix}d`, userCount * 4 + 4000);
   const countryPicker = new WeightedPicker(
     COUNTRIES,
     COUNTRIES.map((c) => c.weight),

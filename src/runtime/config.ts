@@ -183,6 +183,18 @@ const DAY_MS = 24 * HOUR_MS;
 /** Batch layer (BullMQ jobs in their own process: src/cli/batch.ts). Every*: 0 = on demand only. */
 const batch = z.strictObject({
   queueName: z.string().min(1).default('riskstream-batch'),
+  /**
+   * A running job's lock in BullMQ. The retrain and the graph rebuild keep the event loop busy
+   * for tens of seconds at a time, so the lock (renewed at half of it) must outlast that, or the
+   * job is taken for stalled and run again meanwhile (seen with BullMQ's 30 s default). A crashed
+   * worker's job is picked up again after this.
+   */
+  lockDurationMs: z.number().int().min(5_000).default(600_000),
+  /**
+   * Lake rows that reached Kafka in the last this-many ms before a job's as-of time are left to
+   * the next run: the archiver writes a segment every few seconds, so a retry reads the same rows.
+   */
+  lakeSettleMs: z.number().int().min(0).default(60_000),
   attempts: z.number().int().min(1).default(3),
   backoffMs: z.number().int().min(0).default(10_000),
   graphRebuildEveryMs: z.number().int().min(0).default(15 * 60_000),

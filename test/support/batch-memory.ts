@@ -21,7 +21,12 @@ export class MemoryLake implements LakeReader {
     return (await this.rows(range)).filter((r) => !seen.has(r.event_id) && seen.add(r.event_id)) as unknown as BronzeEvent[];
   }
   async rows(range: BronzeRange): Promise<Record<string, unknown>[]> {
-    return this.stored.filter((r) => (r.ts_ms as number) >= range.fromMs && (r.ts_ms as number) < range.toMs);
+    return this.stored.filter(
+      (r) =>
+        (r.ts_ms as number) >= range.fromMs &&
+        (r.ts_ms as number) < range.toMs &&
+        (range.arrivedBeforeMs === undefined || r.kafka_timestamp_ms === undefined || (r.kafka_timestamp_ms as number) < range.arrivedBeforeMs),
+    );
   }
 }
 

@@ -26,6 +26,8 @@ export interface BatchQueueOptions {
   /** Start a worker that runs jobs (false: only schedule and enqueue, e.g. the dashboard). */
   readonly work: boolean;
   readonly concurrency?: number;
+  /** BullMQ's lock of a running job (renewed at half of it); see batch.lockDurationMs. */
+  readonly lockDurationMs?: number;
 }
 
 /**
@@ -97,7 +99,7 @@ export class BatchQueue {
             throw terminal ? new UnrecoverableError(err instanceof Error ? err.message : String(err)) : err;
           }
         },
-        { connection: connect(), prefix: options.prefix, concurrency: options.concurrency ?? 1 },
+        { connection: connect(), prefix: options.prefix, concurrency: options.concurrency ?? 1, lockDuration: options.lockDurationMs ?? 600_000 },
       );
       this.#worker.on('error', (err) => options.logger.warn({ err }, 'batch worker error'));
     }

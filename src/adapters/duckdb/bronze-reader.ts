@@ -61,7 +61,8 @@ function where(range: BronzeRange): string {
   const to = Math.trunc(range.toMs);
   // The date partition bounds prune files; ts_ms decides.
   const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-  return `date >= '${day(from)}' AND date <= '${day(to)}' AND ts_ms >= ${from} AND ts_ms < ${to}`;
+  const arrived = range.arrivedBeforeMs === undefined ? '' : ` AND kafka_timestamp_ms < ${Math.trunc(range.arrivedBeforeMs)}`;
+  return `date >= '${day(from)}' AND date <= '${day(to)}' AND ts_ms >= ${from} AND ts_ms < ${to}${arrived}`;
 }
 
 function hasDatePartitions(dir: string): boolean {

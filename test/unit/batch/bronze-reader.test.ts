@@ -38,6 +38,10 @@ describe('BronzeLakeReader (DuckDB over the committed Parquet files)', () => {
     const rows = await reader.rows({ fromMs: T0, toMs: T0 + 60 * 60_000 });
     expect(rows.map((r) => r.event_id).sort()).toEqual(['a', 'a', 'b', 'c']);
     expect(rows.find((r) => r.event_id === 'b')?.ts_ms).toBe(T0 + 5 * 60_000);
+    // only rows that reached Kafka before a time (a retried job reads what its first attempt read)
+    const arrived = { fromMs: T0, toMs: T0 + 60 * 60_000, arrivedBeforeMs: 2_000 };
+    expect((await reader.events(arrived)).map((e) => e.event_id)).toEqual(['b', 'a']);
+    expect((await reader.rows(arrived)).map((r) => r.event_id).sort()).toEqual(['a', 'b']);
   });
 
   it('an empty or missing lake is no events', async () => {

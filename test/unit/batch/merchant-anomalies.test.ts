@@ -166,7 +166,7 @@ describe('merchant anomalies job', () => {
     );
     const want = oracle(rows, AS_OF, LOOKBACK_DAYS, 3);
 
-    expect(lake.ranges).toEqual([{ fromMs: FROM, toMs: TODAY }]);
+    expect(lake.ranges).toEqual([{ fromMs: FROM, toMs: TODAY, arrivedBeforeMs: AS_OF }]);
     expect(result.fromMs).toBe(FROM);
     expect(result.toMs).toBe(TODAY);
     expect(want.fromMs).toBe(FROM);

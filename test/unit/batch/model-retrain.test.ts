@@ -139,7 +139,7 @@ describe('model retrain job', () => {
   it('publishes the candidate as retrain-<as-of>, trains on the brute-force rows and fraud, promotes iff it beats the fallback', async () => {
     const { result, models, reports, lake, ctx } = await run({}, { labels: CORRECTED });
     const o = oracle(CORRECTED);
-    expect(lake.ranges).toEqual([{ fromMs: AS_OF - 7 * DAY, toMs: AS_OF }]);
+    expect(lake.ranges).toEqual([{ fromMs: AS_OF - 7 * DAY, toMs: AS_OF, arrivedBeforeMs: AS_OF }]);
     expect(result.version).toBe(VERSION);
     expect(result.baselineVersion).toBe(DEFAULT_MODEL.version);
     expect(result.rows).toBe(o.rows);
@@ -233,8 +233,27 @@ describe('model retrain job', () => {
     expect(a).toBeDefined();
     expect(b).toEqual(a);
     expect(second.result).toEqual(first.result);
-    // and into the same registry: the retry overwrites the version with the same content
+    // into the same registry: the version is there, so the retry does not train again (rows that
+    // arrived since could make it differ); it applies the recorded decision and says so
     const again = await run({}, { models: first.models });
     expect(again.models.models.get(VERSION)).toEqual(a);
+    expect(again.result).toMatchObject({ version: VERSION, promoted: first.result.promoted, report: null, rows: first.result.rows, positives: first.result.positives });
+    expect(again.result.reason).toBe(`trained by an earlier attempt: ${first.result.reason}`);
+  });
+
+  it('a retry after a crash between publish and promote promotes the model the first attempt chose', async () => {
+    const first = await run();
+    expect(first.result.promoted).toBe(true);
+    expect(first.models.models.get(VERSION)?.metadata).toMatchObject({ promote: true, reason: first.result.reason, baselineVersion: DEFAULT_MODEL.version });
+    first.models.current = null; // as if the first attempt died before promote()
+    const retry = await run({}, { models: first.models });
+    expect(first.models.current).toBe(VERSION);
+    expect(retry.result.promoted).toBe(true);
+    expect(retry.lake.ranges).toEqual([]); // no lake read, no training
+  });
+
+  it('rows that reached Kafka within the settle time before as-of wait for the next run', async () => {
+    const settled = await run({ settleMs: 60_000 });
+    expect(settled.lake.ranges).toEqual([{ fromMs: AS_OF - 7 * DAY, toMs: AS_OF, arrivedBeforeMs: AS_OF - 60_000 }]);
   });
 });

@@ -145,7 +145,7 @@ describe('quality check job', () => {
     const ctx = jobContext(AS_OF);
     const result = await runQualityCheck({ lake, reports }, { lookbackMs: LOOKBACK, alertBelow: 80 }, ctx);
 
-    expect(lake.rowRanges).toEqual([{ fromMs: AS_OF - LOOKBACK, toMs: AS_OF }]);
+    expect(lake.rowRanges).toEqual([{ fromMs: AS_OF - LOOKBACK, toMs: AS_OF, arrivedBeforeMs: AS_OF }]);
     expect(result.fromMs).toBe(AS_OF - LOOKBACK);
     expect(result.toMs).toBe(AS_OF);
     expect(result.layer).toBe('bronze');

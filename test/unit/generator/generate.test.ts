@@ -38,6 +38,21 @@ describe('generateTraffic', () => {
     expect(digest('d1', 5_000)).not.toBe(digest('d2', 5_000));
   });
 
+  it('an entity prefix gives a run user and device ids of its own, and changes nothing else', () => {
+    const plain = generateTraffic(generatorOptions({ seed: 'ent', events: 2_000 }));
+    const prefixed = generateTraffic(generatorOptions({ seed: 'ent', events: 2_000, entityPrefix: 'r7' }));
+    expect(prefixed.emissions).toHaveLength(plain.emissions.length);
+    prefixed.emissions.forEach((e, i) => {
+      const p = plain.emissions[i]!.event;
+      expect(e.event.user_id).toBe(`r7${p.user_id}`);
+      expect(e.event.device_id).toBe(p.device_id === undefined ? undefined : `r7${p.device_id}`);
+      expect({ ...e.event, user_id: p.user_id, device_id: p.device_id }).toEqual(p);
+    });
+    const other = generateTraffic(generatorOptions({ seed: 'ent2', events: 2_000, entityPrefix: 'r8' }));
+    const ids = (t: typeof plain) => new Set(t.emissions.flatMap((e) => [e.event.user_id, e.event.device_id ?? '']));
+    expect([...ids(other)].filter((id) => id !== '' && ids(prefixed).has(id))).toEqual([]);
+  });
+
   it('emits exactly N unique, contract-valid events with unique ids', () => {
     expect(originals).toHaveLength(N);
     expect(new Set(originals.map((e) => e.event.event_id)).size).toBe(N);
