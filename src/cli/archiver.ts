@@ -76,8 +76,11 @@ const timer = setInterval(
 lifecycle.onStop('ops server', () => ops.close());
 lifecycle.onStop('kafka consumer', async () => {
   clearInterval(timer);
+  // Flush while the consumer can still commit the group's offsets (the lag metric), then again
+  // for what arrived meanwhile: on disk either way, and the markers say where to resume.
+  await archiver.flushDue(true);
   await source.stop();
-  await archiver.flushDue(true); // committed on disk even though Kafka's offset may lag: markers win
+  await archiver.flushDue(true);
 });
 await source.start(archiver);
 lifecycle.markRunning();

@@ -93,7 +93,8 @@ describe('batch jobs on the local stack', () => {
       traffic.emissions.map((e, i) => ({ partition: e.event.merchant_id.length % 3, event: e.event as never, timestampMs: 1_700_000_000_000 + i })),
     );
     await ensureTopics(config, topics(topicPrefix).filter((t) => t.base === TopicBase.labels), { logger });
-    const producer = new kafkajs.Kafka({ clientId: 'it-batch', brokers: [...config.kafka.brokers], logLevel: kafkajs.logLevel.NOTHING }).producer();
+    // Idempotent: a retried send must not add copies of labels (the reader counts them).
+    const producer = new kafkajs.Kafka({ clientId: 'it-batch', brokers: [...config.kafka.brokers], logLevel: kafkajs.logLevel.NOTHING }).producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     await producer.send({ topic: labelsTopic, messages: [...labels.map(encodeLabel), { key: 'x', value: 'not a label' }] });
     await producer.disconnect();

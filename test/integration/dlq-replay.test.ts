@@ -38,7 +38,9 @@ describe('dlq-replay on the local stack', () => {
   const wanted = topics(topicPrefix).filter((x) => [TopicBase.events, TopicBase.eventsByUser, TopicBase.dlqInvalid, TopicBase.dlqProcessing, TopicBase.dlqLate].includes(x.base as never));
   const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 2 });
   const kafka = new Kafka({ clientId: 'it-dlq', brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING });
-  const producer = kafka.producer();
+  // Idempotent: a retried send (a fresh topic's first produce may time out under load) must not
+  // add copies the job would then count as repeats.
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const republisher = new KafkaRepublisher(config, logger);
   let dir: string;
   let queue: BatchQueue;

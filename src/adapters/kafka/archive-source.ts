@@ -20,6 +20,7 @@ export interface ArchiveConsumerOptions {
  * group starts from the earliest offset so nothing accepted is missed.
  */
 export class KafkaArchiveSource implements ArchiveSource {
+  #stopped = false;
   readonly #consumer: Consumer;
   readonly #options: ArchiveConsumerOptions;
   #assigned = false;
@@ -73,6 +74,8 @@ export class KafkaArchiveSource implements ArchiveSource {
 
   /** Best effort: a failed commit (e.g. during a rebalance) only delays the lag metric. */
   async commit(partition: number, nextOffset: bigint): Promise<void> {
+    // After stop() the consumer is gone; the segment markers on disk say where to resume.
+    if (this.#stopped) return;
     try {
       await this.#consumer.commitOffsets([
         { topic: this.#options.topic, partition, offset: String(nextOffset) },
@@ -86,6 +89,7 @@ export class KafkaArchiveSource implements ArchiveSource {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     await this.#consumer.disconnect();
   }
 }
