@@ -219,6 +219,16 @@ describe('batch jobs on the local stack', () => {
       const page = await fetch(base, { headers: auth });
       expect(page.status).toBe(200);
       expect(page.headers.get('content-type')).toMatch(/text\/html/);
+      // The UI's own scripts and styles load (relative to its base), behind the same credentials.
+      const assets = [...(await page.text()).matchAll(/(?:src|href)="(static\/[^"]+\.(?:js|css))"/g)].map((m) => m[1] as string);
+      expect(assets.filter((a) => a.endsWith('.js')).length).toBeGreaterThan(0);
+      for (const asset of assets) {
+        const res = await fetch(`${base}/${asset}`, { headers: auth });
+        expect(res.status, asset).toBe(200);
+        expect(res.headers.get('content-type'), asset).toMatch(asset.endsWith('.js') ? /javascript/ : /css/);
+        expect((await res.arrayBuffer()).byteLength, asset).toBeGreaterThan(100);
+      }
+      expect((await fetch(`${base}/${assets[0]}`)).status).toBe(401);
     } finally {
       await dashboard.close();
     }
