@@ -3,6 +3,7 @@
  * adapters (DuckDB over the lake, Kafka labels, Redis registries) do the I/O, and unit tests pass
  * in-memory versions.
  */
+import type { PaymentEvent } from '../contract/event.ts';
 import type { FraudLabel } from '../contract/label.ts';
 import type { RiskModel } from '../analytics/model.ts';
 import type { GraphContext } from '../analytics/user-features.ts';
@@ -18,18 +19,8 @@ export interface BronzeRange {
   readonly arrivedBeforeMs?: number;
 }
 
-/** A valid bronze event, once per event id. */
-export interface BronzeEvent {
-  readonly event_id: string;
-  readonly ts_ms: number;
-  readonly user_id: string;
-  readonly merchant_id: string;
-  readonly amount: number;
-  readonly currency: string;
-  readonly country: string;
-  readonly device_id?: string | undefined;
-  readonly status: 'authorized' | 'captured' | 'refunded' | 'failed';
-}
+/** A valid bronze event, once per event id: the contract's event as ingested. */
+export type BronzeEvent = Omit<PaymentEvent, 'metadata'>;
 
 export interface LakeReader {
   /** Valid events in the range, deduplicated by event id, in arrival order. */

@@ -22,6 +22,8 @@ export class BronzeLakeReader implements LakeReader {
       WHERE ${where(range)}
       QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY kafka_timestamp_ms, kafka_partition, kafka_offset) = 1
       ORDER BY kafka_timestamp_ms, kafka_partition, kafka_offset`);
+    // Optional fields the event did not carry are NULL in Parquet: absent here, as in the contract.
+    const optional = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
     return rows.map((r) => ({
       event_id: String(r.event_id),
       ts_ms: Number(r.ts_ms),
@@ -29,8 +31,8 @@ export class BronzeLakeReader implements LakeReader {
       merchant_id: String(r.merchant_id),
       amount: Number(r.amount),
       currency: String(r.currency),
-      country: String(r.country),
-      device_id: r.device_id === null || r.device_id === undefined ? undefined : String(r.device_id),
+      country: optional(r.country),
+      device_id: optional(r.device_id),
       status: String(r.status) as BronzeEvent['status'],
     }));
   }

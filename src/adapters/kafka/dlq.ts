@@ -1,14 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import kafkajs, { type Producer } from 'kafkajs';
 import type { DeadLetterRecord, ReplayRecord } from '../../batch/dlq-replay.ts';
 import type { Config } from '../../runtime/config.ts';
 import type { DeadLetter } from '../../runtime/dead-letter.ts';
 import { ErrorCodes, RiskstreamError } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
-import { offsetRanges } from './admin.ts';
 import { kafkaClient } from './client.ts';
 import { javaCompatiblePartitioner } from './emit-sink.ts';
-import { readTopic } from './reader.ts';
+import { readToEnd } from './reader.ts';
 
 /** Reads a DLQ topic's records between a cursor and the end offsets at the call. */
 export class KafkaDeadLetterReader {
@@ -23,39 +21,9 @@ export class KafkaDeadLetterReader {
   }
 
   async read(topic: string, from: ReadonlyMap<number, string>): Promise<{ records: DeadLetterRecord[]; next: Map<number, string> }> {
-    const ranges = await offsetRanges(this.#config, topic, this.#logger);
-    const next = new Map<number, string>();
-    const start = new Map<number, string>();
-    const last = new Map<number, bigint>();
-    for (const [partition, { low, high }] of ranges) {
-      // A cursor below the first kept offset (retention deleted letters) starts at that offset.
-      const cursor = BigInt(from.get(partition) ?? low) < BigInt(low) ? low : (from.get(partition) ?? low);
-      next.set(partition, BigInt(high) > BigInt(cursor) ? high : cursor);
-      if (BigInt(high) > BigInt(cursor)) {
-        start.set(partition, cursor);
-        last.set(partition, BigInt(high) - 1n);
-      }
-    }
     const records: DeadLetterRecord[] = [];
-    if (last.size === 0) return { records, next };
-    // The next offset wanted per partition: a record delivered again (a fetch that raced the
-    // seek to the cursor) or from before the cursor is not read twice.
-    const want = new Map([...start].map(([p, o]) => [p, BigInt(o)]));
-    await readTopic(this.#config, {
-      topic,
-      groupId: `riskstream-dlq-replay-${randomUUID()}`,
-      from: start,
-      timeoutMs: this.#timeoutMs,
-      logger: this.#logger,
-      onRecord: (r) => {
-        const end = last.get(r.partition);
-        const offset = BigInt(r.offset);
-        if (end === undefined || offset > end || offset < (want.get(r.partition) ?? 0n)) return last.size === 0;
-        want.set(r.partition, offset + 1n);
-        records.push({ partition: r.partition, offset: r.offset, key: r.key, letter: parseLetter(r.value) });
-        if (offset >= end) last.delete(r.partition);
-        return last.size === 0;
-      },
+    const next = await readToEnd(this.#config, { topic, groupPrefix: 'riskstream-dlq-replay', from, timeoutMs: this.#timeoutMs, logger: this.#logger }, (r) => {
+      records.push({ partition: r.partition, offset: r.offset, key: r.key, letter: parseLetter(r.value) });
     });
     // Per partition in offset order, partitions in order: a stable replay order.
     records.sort((a, b) => a.partition - b.partition || (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1));

@@ -1,7 +1,8 @@
 import type { Config } from '../../runtime/config.ts';
 import { ErrorCodes, RiskstreamError } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
-import { deleteGroups } from './admin.ts';
+import { randomUUID } from 'node:crypto';
+import { deleteGroups, offsetRanges } from './admin.ts';
 import { createKafka } from './client.ts';
 
 /** One record as {@link readTopic} hands it over. */
@@ -51,6 +52,9 @@ export async function readTopic(config: Pick<Config, 'kafka'>, options: ReadTopi
         options.timeoutMs,
       );
       let done = false;
+      // The next offset wanted per partition: a record delivered again (a fetch that raced the
+      // seek below) or from before the starting offset is handed over once, in order.
+      const wanted = new Map([...options.from].map(([p, o]) => [p, BigInt(o)]));
       consumer
         .run({
           // A throw-away group (deleted when done): committing would only be a broker
@@ -58,6 +62,9 @@ export async function readTopic(config: Pick<Config, 'kafka'>, options: ReadTopi
           autoCommit: false,
           eachMessage: async ({ partition, message }) => {
             if (done) return;
+            const offset = BigInt(message.offset);
+            if (offset < (wanted.get(partition) ?? 0n)) return;
+            wanted.set(partition, offset + 1n);
             done = options.onRecord({
               partition,
               offset: message.offset,
@@ -77,4 +84,46 @@ export async function readTopic(config: Pick<Config, 'kafka'>, options: ReadTopi
     await consumer.disconnect();
     await deleteGroups(config, [options.groupId], options.logger);
   }
+}
+
+/**
+ * Reads `topic` from `from` (per partition; missing or below the first kept offset: that
+ * offset) to its end offsets at the call, each record once, in partition order; returns where
+ * each partition ends (the cursor of a next read). A throw-away group, as {@link readTopic}.
+ */
+export async function readToEnd(
+  config: Pick<Config, 'kafka'>,
+  options: { topic: string; groupPrefix: string; from?: ReadonlyMap<number, string>; timeoutMs: number; logger: Logger },
+  onRecord: (record: ReadRecord) => void,
+): Promise<Map<number, string>> {
+  const ranges = await offsetRanges(config, options.topic, options.logger);
+  const next = new Map<number, string>();
+  const start = new Map<number, string>();
+  const last = new Map<number, bigint>();
+  for (const [partition, { low, high }] of ranges) {
+    const wanted = options.from?.get(partition);
+    const cursor = wanted === undefined || BigInt(wanted) < BigInt(low) ? low : wanted;
+    next.set(partition, BigInt(high) > BigInt(cursor) ? high : cursor);
+    if (BigInt(high) > BigInt(cursor)) {
+      start.set(partition, cursor);
+      last.set(partition, BigInt(high) - 1n);
+    }
+  }
+  if (last.size === 0) return next;
+  await readTopic(config, {
+    topic: options.topic,
+    groupId: `${options.groupPrefix}-${randomUUID()}`,
+    from: start,
+    timeoutMs: options.timeoutMs,
+    logger: options.logger,
+    onRecord: (record) => {
+      const end = last.get(record.partition);
+      const offset = BigInt(record.offset);
+      if (end === undefined || offset > end) return last.size === 0;
+      onRecord(record);
+      if (offset >= end) last.delete(record.partition);
+      return last.size === 0;
+    },
+  });
+  return next;
 }

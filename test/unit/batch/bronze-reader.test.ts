@@ -34,6 +34,7 @@ describe('BronzeLakeReader (DuckDB over the committed Parquet files)', () => {
     expect(got.map((e) => e.event_id)).toEqual(['b', 'a', 'c']);
     expect(got[1]).toEqual({ ...event('a', 0), device_id: 'd1', country: 'VN' });
     expect(got[0]?.device_id).toBeUndefined();
+    expect(got[0]?.country).toBeUndefined(); // NULL in Parquet is absent, not the string "null"
     // rows keep every stored copy (the quality check's input), invalid records excluded by the date layout
     const rows = await reader.rows({ fromMs: T0, toMs: T0 + 60 * 60_000 });
     expect(rows.map((r) => r.event_id).sort()).toEqual(['a', 'a', 'b', 'c']);
