@@ -10,7 +10,8 @@ import { runGraphRebuild } from './graph-rebuild.ts';
 import { type LineageDataset, type LineageSink, withLineage } from './lineage.ts';
 import { runMerchantAnomalies } from './merchant-anomalies.ts';
 import { runModelRetrain } from './model-retrain.ts';
-import type { GraphPublisher, JobContext, LabelReader, LakeReader, ModelStore, ReportStore } from './ports.ts';
+import { runCurate } from './curate.ts';
+import { CURATED_TABLES, type CuratedLake, type GraphPublisher, type JobContext, type LabelReader, type LakeReader, type ModelStore, type ReportStore } from './ports.ts';
 import { runQualityCheck } from './quality-check.ts';
 
 /** Null when a payment event passes the current contract, else why not (code and message). */
@@ -23,11 +24,12 @@ export function contractProblem(value: Buffer): string | null {
   }
 }
 
-export const JOB_NAMES = ['graph-rebuild', 'model-retrain', 'merchant-anomalies', 'quality-check', 'dlq-replay'] as const;
+export const JOB_NAMES = ['graph-rebuild', 'model-retrain', 'merchant-anomalies', 'quality-check', 'curate', 'dlq-replay'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 export interface BatchPorts {
   readonly lake: LakeReader;
+  readonly curated: CuratedLake;
   readonly labels: LabelReader;
   readonly graph: GraphPublisher;
   readonly models: ModelStore;
@@ -46,6 +48,9 @@ export interface BatchPorts {
   readonly datasets: {
     /** The bronze lake: namespace `file`, its absolute path. */
     readonly lake: { namespace: string; name: string };
+    /** The curated layer and the dimension tables: namespace `file`, their absolute paths. */
+    readonly curated: { namespace: string; name: string };
+    readonly dimensions: { namespace: string; name: string };
     /** The labels topic: namespace `kafka://<broker>`, the topic. */
     readonly labels: { namespace: string; name: string };
     /** Redis: namespace `redis://<host:port>`; names are keys under the prefix. */
@@ -126,6 +131,23 @@ export function batchJobs(config: Pick<Config, 'batch' | 'runtime'>, ports: Batc
           name,
           rows: r.topics.reduce((sum, t) => sum + (t.replayedTo[name] ?? 0), 0),
         })),
+      }),
+    ),
+    traced(
+      'curate',
+      b.curateEveryMs,
+      (ctx) =>
+        runCurate(
+          ports,
+          { rebuildDays: b.curateRebuildDays, contextDays: b.curateContextDays, keepSnapshots: b.curatedKeepSnapshots, settleMs: b.lakeSettleMs },
+          ctx,
+        ),
+      (r) => ({
+        inputs: [
+          lake(r.eventsRead),
+          ...(['merchants', 'users', 'fx_rates'] as const).map((t) => ({ namespace: d.dimensions.namespace, name: `${d.dimensions.name}/${t}`, rows: r.dimensions[t] })),
+        ],
+        outputs: CURATED_TABLES.map((t) => ({ namespace: d.curated.namespace, name: `${d.curated.name}/${t}`, rows: r.rows[t] })),
       }),
     ),
     traced(

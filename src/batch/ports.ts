@@ -67,3 +67,61 @@ export interface JobContext {
   /** Parameters of an on-demand run (`batch --run <job> --param k=v`); empty for scheduled runs. */
   readonly params?: Readonly<Record<string, string>>;
 }
+
+/** Curated tables (src/batch/curate.ts; layout and format: src/adapters/file/curated-catalog.ts). */
+export const CURATED_TABLES = ['payments', 'merchant_daily', 'merchant_daily_status'] as const;
+export type CuratedTable = (typeof CURATED_TABLES)[number];
+
+/** One table's rows of one event date, as a run wrote them. */
+export interface CuratedDay {
+  /** Paths relative to the curated root. */
+  readonly files: readonly string[];
+  readonly rows: number;
+  /** The run's as-of time and arrival cut: rows that reached Kafka after the cut are not in it. */
+  readonly asOfMs: number;
+  readonly arrivedBeforeMs: number;
+}
+
+/** A consistent state of every curated table: which files make up which day. */
+export interface CuratedSnapshot {
+  readonly version: 1;
+  readonly seq: number;
+  readonly runId: string;
+  readonly asOfMs: number;
+  readonly createdMs: number;
+  readonly tables: Readonly<Record<CuratedTable, Readonly<Record<string, CuratedDay>>>>;
+}
+
+/** What one curate run rebuilds: whole event dates, read with context before them. */
+export interface CurateRequest {
+  readonly runId: string;
+  /** Event dates (`YYYY-MM-DD`, UTC) whose rows are rebuilt. */
+  readonly dates: readonly string[];
+  /** Events from here on are read, so per-user windows of the first rebuilt day see history. */
+  readonly contextFromMs: number;
+  /** Event-time bound (exclusive): the run's as-of time. */
+  readonly toMs: number;
+  readonly arrivedBeforeMs: number;
+}
+
+export interface CurateOutput {
+  /** Per table, the rebuilt dates that have rows, with their files (relative) and row counts. */
+  readonly tables: Readonly<Record<CuratedTable, Readonly<Record<string, { files: string[]; rows: number }>>>>;
+  /** Distinct events read, context included. */
+  readonly eventsRead: number;
+  /** Rows of each dimension table read. */
+  readonly dimensions: Readonly<Record<'merchants' | 'users' | 'fx_rates', number>>;
+  /** Rebuilt payments whose merchant, user or currency has no dimension row. */
+  readonly unmatched: { readonly merchants: number; readonly users: number; readonly currencies: number };
+}
+
+export interface CuratedLake {
+  /** Event dates the bronze layer holds, ascending. */
+  bronzeDates(): Promise<string[]>;
+  /** Writes the requested dates' files (not yet visible: see the catalog). */
+  build(request: CurateRequest): Promise<CurateOutput>;
+  current(): Promise<CuratedSnapshot | null>;
+  publish(snapshot: CuratedSnapshot): Promise<void>;
+  /** Drops snapshots beyond the newest `keep` and files none of them lists; returns files deleted. */
+  collect(keep: number, nowMs: number): Promise<number>;
+}

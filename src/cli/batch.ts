@@ -3,7 +3,7 @@
  * the stream workers so batch load never starves the stream.
  *
  *   batch                         run the scheduled jobs (graph rebuild, model retrain, merchant
- *                                 anomalies, data quality) until SIGTERM; /metrics on
+ *                                 anomalies, data quality, curated layer) until SIGTERM; /metrics on
  *                                 observability.metricsPort; the queue dashboard when
  *                                 RISKSTREAM_BATCH_DASHBOARD_PASSWORD is set
  *   batch --run <job> [--as-of <ISO time or epoch ms>] [--param key=value ...]
@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { startDashboard } from '../adapters/bullmq/dashboard.ts';
 import { BatchQueue } from '../adapters/bullmq/batch-queue.ts';
 import { BronzeLakeReader } from '../adapters/duckdb/bronze-reader.ts';
+import { DuckDbCuratedLake } from '../adapters/duckdb/curated.ts';
 import { FileLineageSink } from '../adapters/file/lineage-file.ts';
 import { KafkaDeadLetterReader, KafkaRepublisher } from '../adapters/kafka/dlq.ts';
 import { RedisDlqCursors } from '../adapters/redis/dlq-cursors.ts';
@@ -57,6 +58,7 @@ const republisher = new KafkaRepublisher(config, logger);
 
 const jobs = batchJobs(config, {
   lake: new BronzeLakeReader(config.bronze.dir),
+  curated: new DuckDbCuratedLake({ bronzeDir: config.bronze.dir, dimensionsDir: config.batch.dimensionsDir, curatedDir: config.batch.curatedDir }),
   labels: new KafkaLabelReader(config, labelsTopic, logger),
   graph: new RedisGraphStore(redis, prefix),
   models: new RedisModelRegistry(redis, prefix),
@@ -65,6 +67,8 @@ const jobs = batchJobs(config, {
   lineage: new FileLineageSink(config.batch.lineageDir),
   datasets: {
     lake: { namespace: 'file', name: resolve(config.bronze.dir) },
+    curated: { namespace: 'file', name: resolve(config.batch.curatedDir) },
+    dimensions: { namespace: 'file', name: resolve(config.batch.dimensionsDir) },
     labels: { namespace: `kafka://${config.kafka.brokers[0]}`, name: labelsTopic },
     redis: { namespace: `redis://${new URL(config.redis.url).host}`, keyPrefix: prefix },
   },

@@ -38,6 +38,9 @@ const dashboardPassword = randomBytes(9).toString('base64url');
 const runEnv = {
   RISKSTREAM_KAFKA_TOPIC_PREFIX: `${runId}.`, RISKSTREAM_REDIS_KEY_PREFIX: runId, RISKSTREAM_BRONZE_DIR: `.stack/tmp/demo-lake/${runId}`,
   RISKSTREAM_BRONZE_GROUP_ID: `${runId}.riskstream-bronze`, RISKSTREAM_BATCH_LINEAGE_DIR: `.stack/tmp/demo-lake/${runId}-lineage`,
+  RISKSTREAM_BATCH_CURATED_DIR: `.stack/tmp/demo-lake/${runId}-curated`, RISKSTREAM_BATCH_DIMENSIONS_DIR: `.stack/tmp/demo-lake/${runId}-dim`,
+  // Demo event time is weeks behind the wall clock: each curate run rebuilds the whole month.
+  RISKSTREAM_BATCH_CURATE_EVERY_MS: '120000', RISKSTREAM_BATCH_CURATE_REBUILD_DAYS: '32',
   // The batch jobs on a demo's pace: event time runs ~18 h per wall-clock minute from 30 days ago.
   RISKSTREAM_BATCH_GRAPH_REBUILD_EVERY_MS: '60000', RISKSTREAM_BATCH_QUALITY_EVERY_MS: '60000',
   RISKSTREAM_BATCH_ANOMALIES_EVERY_MS: '300000', RISKSTREAM_BATCH_RETRAIN_EVERY_MS: '300000',
@@ -119,6 +122,8 @@ function generatorRound(round: number): void {
     '--period-hours', String(hoursPerRound), '--start', new Date(firstHour + round * hoursPerRound * EVENT_HOUR_MS).toISOString(),
     // Each round is a new population: its own user and device ids, so rounds never merge people.
     '--seed', String(round + 1), '--entity-prefix', `r${round + 1}`, '--key', key, '--truth', `${logDir}/truth-${round}.jsonl`,
+    // The round's merchants, users and FX rates, as master-data exports for the curated layer.
+    '--dimensions', config.batch.dimensionsDir,
   ]);
   children[children.length - 1]!.proc.once('exit', (code) => {
     if (!stopping && code === 0) generatorRound(round + 1);
@@ -134,6 +139,7 @@ let previous = { events: await progress.total(t(TopicBase.events)), at: Date.now
 const started = Date.now();
 console.log(`riskstream demo: API http://${config.api.host}:${config.api.port}, ${workers} merchant + ${workers} user workers + 1 history writer, ${rate} events/s. Ctrl-C stops.`);
 console.log(`queue dashboard: http://${config.batch.dashboardHost}:${config.batch.dashboardPort}/queues (user ${config.batch.dashboardUser}, password ${dashboardPassword})`);
+console.log(`history SQL (after the first curate run, ~2 min): ${Object.entries(runEnv).filter(([k]) => /BRONZE_DIR|CURATED_DIR|DIMENSIONS_DIR|LINEAGE_DIR/.test(k)).map(([k, v]) => `${k}=${v}`).join(' ')} npm run sql -- "SELECT status, count(*) FROM payments GROUP BY ALL"`);
 console.log(`logs: ${logDir}/*.log; live score: curl -H 'x-api-key: ${key}' http://${config.api.host}:${config.api.port}/v1/users/<user_id>/risk`);
 
 const counted = {
@@ -164,10 +170,10 @@ const reports = new RedisReportStore(batchRedis, config.redis.keyPrefix);
 const graphs = new RedisGraphStore(batchRedis, config.redis.keyPrefix);
 const models = new RedisModelRegistry(batchRedis, config.redis.keyPrefix);
 async function batchLine(): Promise<string> {
-  const [quality, snapshot, model] = await Promise.all([reports.get('quality-check'), graphs.currentId(), models.currentVersion()]);
+  const [quality, snapshot, model, curated] = await Promise.all([reports.get('quality-check'), graphs.currentId(), models.currentVersion(), reports.get('curate')]);
   const meta = snapshot === null ? null : await graphs.meta(snapshot);
   const q = typeof quality?.score === 'number' ? quality.score.toFixed(1) : '-';
-  return `batch: quality ${q}, graph ${meta ? `${meta.usersWithContext} shared-device users, ${meta.ringUsers} in rings` : '-'}, model ${model ?? 'default'}`;
+  return `batch: quality ${q}, graph ${meta ? `${meta.usersWithContext} shared-device users, ${meta.ringUsers} in rings` : '-'}, model ${model ?? 'default'}, curated ${curated ? `snapshot ${curated.snapshot} (${(curated.dates as unknown[]).length} days)` : '-'}`;
 }
 
 async function summary(): Promise<string> {

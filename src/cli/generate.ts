@@ -8,7 +8,8 @@
  * Options: --url (api base, default http://<api.host>:<api.port>), --batch 500, --concurrency 4,
  * --sign (HMAC-sign requests), --period-hours 48, --start 2026-01-01T00:00:00Z, --no-labels,
  * --entity-prefix r2 (user and device ids of their own, for runs that must not share people),
- * --report <file> (run summary JSON), --provision (create the events/labels topics if missing;
+ * --report <file> (run summary JSON), --dimensions <dir> (the run's merchant, user and FX
+ * dimension tables as Parquet, for the curated layer), --provision (create the events/labels topics if missing;
  * otherwise run `npm run provision` first). Key also from RISKSTREAM_API_KEY. Progress on stderr.
  */
 import { createWriteStream } from 'node:fs';
@@ -17,6 +18,8 @@ import { parseArgs } from 'node:util';
 import { BatchingProducer } from '../adapters/kafka/producer.ts';
 import { generateTraffic, generatorOptions } from '../generator/generate.ts';
 import { truthLines } from '../generator/truth.ts';
+import { dimensionRows } from '../generator/dimensions.ts';
+import { writeDimensions } from '../adapters/parquet/dimension-writer.ts';
 import { fullTopicName, TopicBase, topics } from '../provision/topics.ts';
 import { ensureTopics } from '../adapters/kafka/admin.ts';
 import { loadConfig } from '../runtime/config.ts';
@@ -42,6 +45,7 @@ const { values } = parseArgs({
     'no-labels': { type: 'boolean', default: false },
     'entity-prefix': { type: 'string', default: '' },
     report: { type: 'string' },
+    dimensions: { type: 'string' },
     provision: { type: 'boolean', default: false },
   },
 });
@@ -74,6 +78,7 @@ async function main(): Promise<void> {
     `generated ${traffic.emissions.length} emissions, ${traffic.labels.length} labels in ${Math.round(performance.now() - t0)} ms`,
   );
   if (values.truth) await writeTruth(values.truth, truthLines(traffic));
+  if (values.dimensions) await writeDimensions(values.dimensions, `seed-${values.seed}${values['entity-prefix'] ? `-${values['entity-prefix']}` : ''}`, dimensionRows(traffic));
   if (values.mode === 'none') return;
   const needKafka = values.mode === 'kafka' || !values['no-labels'];
   const producer = new BatchingProducer({

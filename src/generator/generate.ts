@@ -1,5 +1,5 @@
 import { plantAto, plantCardTesting, plantRings, plantVolumeAnomalies } from './fraud.ts';
-import { buildPopulation } from './population.ts';
+import { buildPopulation, type Population } from './population.ts';
 import { Prng } from './prng.ts';
 import { emissionOrder, schedule } from './schedule.ts';
 import { baseTraffic } from './traffic.ts';
@@ -65,6 +65,8 @@ export interface GeneratedTraffic {
   /** Labels, each with the number of emissions after which it is sent. */
   readonly labels: { readonly afterEmissions: number; readonly label: LabelRecord }[];
   readonly anomalies: AnomalyTruth[];
+  /** The simulated world the traffic came from (for dimension tables: src/generator/dimensions.ts). */
+  readonly population: Pick<Population, 'users' | 'merchants'>;
 }
 
 /** Generates the whole run in memory (≈ 0.5 KB per event). Pure and deterministic. */
@@ -132,6 +134,7 @@ export function generateTraffic(options: Readonly<GeneratorOptions>): GeneratedT
     emissions,
     labels: planLabels(rng.fork('labels'), emissions, options),
     anomalies: volume.truth,
+    population: { users: pop.users, merchants: pop.merchants },
   };
 }
 

@@ -217,6 +217,19 @@ const batch = z.strictObject({
    * per fraud row at ~1% fraud and bounds the fits' cost (bench:batch, docs/batch.md).
    */
   retrainNegativeSampleRate: z.number().gt(0).max(1).default(0.1),
+  /**
+   * Curated layer (Parquet by event date, published as snapshots: src/batch/curate.ts). Each run
+   * rebuilds the event dates from `curateRebuildDays` before its as-of time on (late events land
+   * in recent days), reading `curateContextDays` more for the per-user rolling amount.
+   */
+  curatedDir: z.string().min(1).default('data/curated'),
+  /** Merchant, user and FX dimension tables (Parquet under merchants/, users/, fx_rates/). */
+  dimensionsDir: z.string().min(1).default('data/dim'),
+  curateEveryMs: z.number().int().min(0).default(HOUR_MS),
+  curateRebuildDays: z.number().int().min(0).default(2),
+  curateContextDays: z.number().int().min(0).default(7),
+  /** Snapshots kept (with their files) so that queries that began on an older one still run. */
+  curatedKeepSnapshots: z.number().int().min(1).default(3),
   /** Dead-letter replay: on demand by default (after the cause is fixed). */
   dlqReplayEveryMs: z.number().int().min(0).default(0),
   /** OpenLineage run events of every job attempt, one JSON line each, a file per UTC day. */

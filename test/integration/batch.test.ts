@@ -6,6 +6,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchQueue } from '../../src/adapters/bullmq/batch-queue.ts';
 import { DASHBOARD_PATH, startDashboard } from '../../src/adapters/bullmq/dashboard.ts';
+import { DuckDbCuratedLake } from '../../src/adapters/duckdb/curated.ts';
+import { LakeSql } from '../../src/adapters/duckdb/lake-sql.ts';
 import { BronzeLakeReader } from '../../src/adapters/duckdb/bronze-reader.ts';
 import { FileLineageSink } from '../../src/adapters/file/lineage-file.ts';
 import { deleteTopics, ensureTopics } from '../../src/adapters/kafka/admin.ts';
@@ -100,6 +102,7 @@ describe('batch jobs on the local stack', () => {
     await producer.disconnect();
     const jobs = batchJobs(config, {
       lake: new BronzeLakeReader(dir),
+      curated: new DuckDbCuratedLake({ bronzeDir: dir, dimensionsDir: join(dir, '_dim'), curatedDir: join(dir, '_curated') }),
       labels: new KafkaLabelReader(config, labelsTopic, logger, 60_000),
       graph: new RedisGraphStore(redis, keyPrefix),
       models: new RedisModelRegistry(redis, keyPrefix),
@@ -108,6 +111,8 @@ describe('batch jobs on the local stack', () => {
       lineage: new FileLineageSink(join(dir, '_lineage')),
       datasets: {
         lake: { namespace: 'file', name: dir },
+        curated: { namespace: 'file', name: join(dir, '_curated') },
+        dimensions: { namespace: 'file', name: join(dir, '_dim') },
         labels: { namespace: `kafka://${config.kafka.brokers[0]}`, name: labelsTopic },
         redis: { namespace: 'redis://local', keyPrefix },
       },
@@ -189,6 +194,27 @@ describe('batch jobs on the local stack', () => {
     expect(await new RedisReportStore(redis, keyPrefix).get('quality-check')).toEqual(JSON.parse(JSON.stringify(report)));
   }, 180_000);
 
+  it('curates the lake through the queue: one row per event id, pivot totals add up, lineage names the tables', async () => {
+    const report = (await queue.runNow('curate', asOfMs, 120_000)) as { snapshot: number; rows: Record<string, number>; unmatched: Record<string, number> };
+    const distinct = new Map(events.filter((e) => e.ts_ms < asOfMs).map((e) => [e.event_id, e] as const));
+    expect(report.snapshot).toBe(1);
+    expect(report.rows.payments).toBe(distinct.size);
+    expect(report.unmatched.merchants).toBe(distinct.size); // no dimension files in this lake
+    const lake = await LakeSql.open({ bronzeDir: dir, curatedDir: join(dir, '_curated'), dimensionsDir: join(dir, '_dim'), lineageDir: join(dir, '_lineage') });
+    try {
+      const [totals] = await lake.query.rows(`SELECT (SELECT sum(cnt) FROM merchant_daily) AS wide, (SELECT sum(cnt) FROM merchant_daily_status) AS long, (SELECT count(*) FROM payments) AS n`);
+      expect([Number(totals?.wide), Number(totals?.long), Number(totals?.n)]).toEqual([distinct.size, distinct.size, distinct.size]);
+      const failed = [...distinct.values()].filter((e) => e.status === 'failed').length;
+      const [byStatus] = await lake.query.rows(`SELECT sum(cnt) AS n FROM merchant_daily_status WHERE status = 'failed'`);
+      expect(Number(byStatus?.n)).toBe(failed);
+    } finally {
+      lake.close();
+    }
+    const complete = (await lineageEvents('curate')).filter((e) => e.eventType === 'COMPLETE');
+    expect(complete).toHaveLength(1);
+    expect(Object.fromEntries(complete[0]!.outputs.map((o) => [o.name.split('/').at(-1), o.outputFacets?.outputStatistics?.rowCount]))).toEqual(report.rows);
+  }, 180_000);
+
   it('schedules every job kind as a BullMQ job scheduler', async () => {
     await queue.schedule();
     const schedulers = await queue.queue.getJobSchedulers();
@@ -198,6 +224,7 @@ describe('batch jobs on the local stack', () => {
         ['model-retrain', config.batch.retrainEveryMs],
         ['merchant-anomalies', config.batch.anomaliesEveryMs],
         ['quality-check', config.batch.qualityEveryMs],
+        ['curate', config.batch.curateEveryMs],
       ]),
     );
   });

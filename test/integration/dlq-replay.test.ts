@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchQueue } from '../../src/adapters/bullmq/batch-queue.ts';
+import { DuckDbCuratedLake } from '../../src/adapters/duckdb/curated.ts';
 import { BronzeLakeReader } from '../../src/adapters/duckdb/bronze-reader.ts';
 import { FileLineageSink } from '../../src/adapters/file/lineage-file.ts';
 import { KafkaDeadLetterReader, KafkaRepublisher } from '../../src/adapters/kafka/dlq.ts';
@@ -72,10 +73,15 @@ describe('dlq-replay on the local stack', () => {
       letter(t(TopicBase.dlqProcessing), t(TopicBase.eventsByUser), 21, valid('handler-2'), 'HANDLER_FAILED'),
     ] });
     const jobs = batchJobs(config, {
-      lake: new BronzeLakeReader(dir), labels: new KafkaLabelReader(config, t(TopicBase.labels), logger), graph: new RedisGraphStore(redis, name),
+      lake: new BronzeLakeReader(dir),
+      curated: new DuckDbCuratedLake({ bronzeDir: dir, dimensionsDir: join(dir, '_dim'), curatedDir: join(dir, '_curated') }),
+      labels: new KafkaLabelReader(config, t(TopicBase.labels), logger), graph: new RedisGraphStore(redis, name),
       models: new RedisModelRegistry(redis, name), reports: new RedisReportStore(redis, name), fallbackModel: DEFAULT_MODEL,
       lineage: new FileLineageSink(join(dir, '_lineage')),
-      datasets: { lake: { namespace: 'file', name: dir }, labels: { namespace: 'kafka://local', name: t(TopicBase.labels) }, redis: { namespace: 'redis://local', keyPrefix: name } },
+      datasets: {
+        lake: { namespace: 'file', name: dir }, curated: { namespace: 'file', name: join(dir, '_curated') }, dimensions: { namespace: 'file', name: join(dir, '_dim') },
+        labels: { namespace: 'kafka://local', name: t(TopicBase.labels) }, redis: { namespace: 'redis://local', keyPrefix: name },
+      },
       now: Date.now,
       dlq: {
         dlq: new KafkaDeadLetterReader(config, logger, 60_000), republish: republisher, cursors: new RedisDlqCursors(redis, name),
