@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { loadDashboards, panelQueries, substituteVariables } from '../support/grafana.ts';
 import { REPO_ROOT } from '../support/services.ts';
 
 const run = promisify(execFile);
@@ -40,5 +41,17 @@ describe('Prometheus config and alert rules', () => {
     // An empty body is a bad request to an enabled receiver; a disabled one answers 404.
     const write = await fetch(`${PROMETHEUS}/api/v1/write`, { method: 'POST', body: '' });
     expect(write.status).toBe(400);
+  });
+
+  it('the running Prometheus accepts every Grafana panel query (variables on All, intervals 1m)', async () => {
+    const queries = loadDashboards().flatMap(panelQueries);
+    expect(queries.length).toBeGreaterThan(50);
+    const refused: string[] = [];
+    for (const q of queries) {
+      const res = await fetch(`${PROMETHEUS}/api/v1/query?query=${encodeURIComponent(substituteVariables(q.expr))}`);
+      const body = (await res.json()) as { status: string; error?: string };
+      if (body.status !== 'success') refused.push(`${q.where}: ${res.status} ${body.error}`);
+    }
+    expect(refused).toEqual([]);
   });
 });
