@@ -4,6 +4,9 @@
  *   node --import tsx load-tests/bench-batch-child.ts <job> <lake dir> <labels.json> <as-of ms>
  */
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { DuckDbCuratedLake } from '../src/adapters/duckdb/curated.ts';
+import { runCurate } from '../src/batch/curate.ts';
 import { BronzeLakeReader } from '../src/adapters/duckdb/bronze-reader.ts';
 import { connectRedis, unlinkByPrefix } from '../src/adapters/redis/admin.ts';
 import { RedisReportStore } from '../src/adapters/redis/batch-reports.ts';
@@ -60,6 +63,11 @@ if (job === 'graph-rebuild') {
 } else if (job === 'quality-check') {
   const r = await runQualityCheck(ports, { lookbackMs: 30 * 86_400_000, alertBelow: b.qualityAlertBelow }, ctx);
   summary = { rows: r.rows, score: r.score };
+} else if (job === 'curate') {
+  const root = dirname(lakeDir as string);
+  const curated = new DuckDbCuratedLake({ bronzeDir: lakeDir as string, dimensionsDir: join(root, 'dim'), curatedDir: join(root, 'curated') });
+  const r = await runCurate({ curated, reports: ports.reports, now: Date.now }, { rebuildDays: b.curateRebuildDays, contextDays: b.curateContextDays, keepSnapshots: b.curatedKeepSnapshots, settleMs: 0 }, ctx);
+  summary = { dates: r.dates.length, eventsRead: r.eventsRead, rows: r.rows, unmatched: r.unmatched };
 } else {
   throw new Error(`unknown job ${job}`);
 }

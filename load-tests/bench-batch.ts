@@ -4,11 +4,12 @@
  * (deploy/k8s/batch.yaml) and tells how long a schedule may be.
  *
  *   npm run bench:batch -- --json <file> [--events 300000] [--days 30] [--seed bench-batch]
- *        [--jobs graph-rebuild,model-retrain,merchant-anomalies,quality-check] [--keep-lake <dir>]
+ *        [--jobs graph-rebuild,model-retrain,merchant-anomalies,quality-check,curate] [--keep-lake <dir>]
  *
  * The lake is written through the archiver's own commit path (BronzeStore + the Parquet encoder,
  * 12 partitions, segments of 50,000 records); labels come from the generator (in memory: the
- * labels topic's read is not what is measured). Graph snapshots, models and reports go to the
+ * labels topic's read is not what is measured), the dimension tables (for curate) too, next to the
+ * lake in <dir>/dim; curate writes <dir>/curated. Graph snapshots, models and reports go to the
  * local Redis under a fresh prefix, removed afterwards. Needs the stack's Redis.
  */
 import { execFile } from 'node:child_process';
@@ -22,10 +23,12 @@ import { toBuckets, type ArchiveRecord } from '../src/bronze/rows.ts';
 import { BronzeStore } from '../src/bronze/store.ts';
 import { encodeEvent } from '../src/contract/wire.ts';
 import { generateTraffic, generatorOptions } from '../src/generator/generate.ts';
+import { dimensionRows } from '../src/generator/dimensions.ts';
+import { writeDimensions } from '../src/adapters/parquet/dimension-writer.ts';
 import { REPO_ROOT } from './processes.ts';
 
 const DAY = 86_400_000;
-const JOBS = ['graph-rebuild', 'model-retrain', 'merchant-anomalies', 'quality-check'];
+const JOBS = ['graph-rebuild', 'model-retrain', 'merchant-anomalies', 'quality-check', 'curate'];
 
 const { values } = parseArgs({
   options: {
@@ -65,6 +68,7 @@ for (const [partition, list] of byPartition) {
   }
 }
 log(`lake written in ${((performance.now() - writeStarted) / 1000).toFixed(1)} s: ${lake}`);
+await writeDimensions(join(dir, 'dim'), 'bench', dimensionRows(traffic));
 const labelsFile = join(dir, 'labels.json');
 writeFileSync(labelsFile, JSON.stringify(traffic.labels.map((l) => l.label)));
 
