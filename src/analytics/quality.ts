@@ -199,3 +199,18 @@ export const BRONZE_PAYMENT_EXPECTATIONS: readonly ExpectationSpec[] = Object.fr
   },
   { name: 'device_id mostly present', expectation: { type: 'not_null', column: 'device_id' }, mostly: 0.5 },
 ]);
+
+/**
+ * The curated payments (src/batch/curate.ts): once per event id, and joined with the dimension
+ * tables. A missing dimension row is a finding of the master data, tolerated up to 1%.
+ */
+export const CURATED_PAYMENT_EXPECTATIONS: readonly ExpectationSpec[] = Object.freeze([
+  { name: 'event_id unique', expectation: { type: 'unique', column: 'event_id' }, weight: 3 },
+  { name: 'event_id present', expectation: { type: 'not_null', column: 'event_id' }, weight: 2 },
+  { name: 'merchant dimension matched', expectation: { type: 'not_null', column: 'merchant_category' }, weight: 2, mostly: 0.99 },
+  { name: 'user dimension matched', expectation: { type: 'not_null', column: 'user_home_country' }, weight: 2, mostly: 0.99 },
+  { name: 'FX rate matched', expectation: { type: 'not_null', column: 'amount_usd' }, weight: 2, mostly: 0.999 },
+  { name: 'amount_usd in [0, 1e9]', expectation: { type: 'between', column: 'amount_usd', min: 0, max: 1e9 } },
+  { name: 'rolling_amount_usd not negative', expectation: { type: 'between', column: 'rolling_amount_usd', min: 0 } },
+  { name: 'risk_bucket known', expectation: { type: 'in_set', column: 'risk_bucket', values: ['risk_low', 'risk_med', 'risk_high'] } },
+]);

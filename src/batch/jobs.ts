@@ -154,7 +154,10 @@ export function batchJobs(config: Pick<Config, 'batch' | 'runtime'>, ports: Batc
       'quality-check',
       b.qualityEveryMs,
       (ctx) => runQualityCheck(ports, { lookbackMs: b.qualityLookbackMs, alertBelow: b.qualityAlertBelow, settleMs: b.lakeSettleMs }, ctx),
-      (r) => ({ inputs: [lake(r.rows)], outputs: [redis('batch:report:quality-check', r.results.length)] }),
+      (r) => ({
+        inputs: [lake(r.rows), ...r.layers.map((l) => ({ namespace: d.curated.namespace, name: `${d.curated.name}/payments`, rows: l.rows }))],
+        outputs: [redis('batch:report:quality-check', r.results.length + r.layers.reduce((n, l) => n + l.results.length, 0))],
+      }),
     ),
   ];
 }

@@ -33,9 +33,11 @@ export function createBatchMetrics(registry: Registry) {
       if (outcome !== 'completed') return;
       lastSuccess.set({ batch_job: job }, nowMs / 1000);
       if (job === 'quality-check') {
-        const r = result as { layer: string; score: number; alertBelow: number };
-        quality.set({ layer: r.layer }, r.score);
-        qualityAlertBelow.set({ layer: r.layer }, r.alertBelow);
+        const r = result as { layer: string; score: number; alertBelow: number; layers?: { layer: string; score: number; alertBelow: number }[] };
+        for (const l of [r, ...(r.layers ?? [])]) {
+          quality.set({ layer: l.layer }, l.score);
+          qualityAlertBelow.set({ layer: l.layer }, l.alertBelow);
+        }
       } else if (job === 'graph-rebuild') {
         const r = result as GraphRebuildResult;
         ringUsers.set(r.ringUsers);

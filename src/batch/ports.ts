@@ -122,6 +122,8 @@ export interface CuratedLake {
   build(request: CurateRequest): Promise<CurateOutput>;
   current(): Promise<CuratedSnapshot | null>;
   publish(snapshot: CuratedSnapshot): Promise<void>;
+  /** Curated payments of the current snapshot with event time in [fromMs, toMs) (quality check). */
+  payments(range: { fromMs: number; toMs: number }): Promise<Record<string, unknown>[] | null>;
   /** Drops snapshots beyond the newest `keep` and files none of them lists; returns files deleted. */
   collect(keep: number, nowMs: number): Promise<number>;
 }

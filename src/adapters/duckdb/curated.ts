@@ -58,6 +58,27 @@ export class DuckDbCuratedLake implements CuratedLake {
     return this.#catalog.publish(snapshot);
   }
 
+  /** Null before the first snapshot (no curated layer to judge yet). */
+  async payments(range: { fromMs: number; toMs: number }): Promise<Record<string, unknown>[] | null> {
+    const snapshot = await this.#catalog.current();
+    if (snapshot === null) return null;
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const files = Object.entries(snapshot.tables.payments)
+      .filter(([d]) => d >= day(range.fromMs) && d <= day(range.toMs))
+      .flatMap(([, d]) => d.files.map((f) => quote(join(this.#paths.curatedDir, f))));
+    if (files.length === 0) return [];
+    const lake = await LakeQuery.open();
+    try {
+      const rows = await lake.rows(`
+        SELECT event_id, ts_ms, merchant_category, user_home_country, amount_usd, rolling_amount_usd, risk_bucket
+        FROM read_parquet([${files.join(', ')}])
+        WHERE ts_ms >= ${Math.trunc(range.fromMs)} AND ts_ms < ${Math.trunc(range.toMs)}`);
+      return rows.map((r) => ({ ...r, ts_ms: Number(r.ts_ms) }));
+    } finally {
+      lake.close();
+    }
+  }
+
   collect(keep: number, nowMs: number): Promise<number> {
     return this.#catalog.collect(keep, nowMs, this.#orphanAgeMs);
   }

@@ -7,7 +7,9 @@ import { DuckDbCuratedLake } from '../../../src/adapters/duckdb/curated.ts';
 import { LakeSql } from '../../../src/adapters/duckdb/lake-sql.ts';
 import { CuratedCatalog } from '../../../src/adapters/file/curated-catalog.ts';
 import { writeDimensions } from '../../../src/adapters/parquet/dimension-writer.ts';
+import { BronzeLakeReader } from '../../../src/adapters/duckdb/bronze-reader.ts';
 import { type CurateInput, runCurate } from '../../../src/batch/curate.ts';
+import { runQualityCheck } from '../../../src/batch/quality-check.ts';
 import { CURATED_TABLES } from '../../../src/batch/ports.ts';
 import type { PaymentEvent } from '../../../src/contract/event.ts';
 import { dimensionRows } from '../../../src/generator/dimensions.ts';
@@ -123,6 +125,25 @@ describe('curate: the curated layer against a brute-force oracle', () => {
     const cross = await curatedRows(`SELECT count(*) AS n FROM payments WHERE cross_border`);
     expect(Number(cross[0]!.n)).toBe([...oracle.payments.values()].filter((p) => p.cross_border === true).length);
     expect(reports.reports.get('curate')).toEqual(report);
+  });
+
+  it('the quality check scores the curated layer as a layer of its own: dimension coverage and uniqueness', async () => {
+    const lake = new DuckDbCuratedLake(paths(), 0);
+    const range = { fromMs: START, toMs: asOf1 };
+    const r = await runQualityCheck({ lake: new BronzeLakeReader(paths().bronzeDir), curated: lake, reports }, { lookbackMs: asOf1 - START, alertBelow: 80 }, jobContext(asOf1));
+    expect(r.layer).toBe('bronze');
+    expect(r.layers.map((l) => l.layer)).toEqual(['curated']);
+    const curated = r.layers[0]!;
+    const oracle = curatedOracle(arrived, dims, { contextFromMs: 0, ...range, arrivedBeforeMs: asOf1 - INPUT.settleMs, dates: dateSet(START, lastTs) });
+    expect(curated.rows).toBe(oracle.payments.size);
+    const unexpected = Object.fromEntries(curated.results.map((x) => [x.name, x.unexpected]));
+    const noMerchant = [...oracle.payments.values()].filter((p) => p.merchant_category === null).length;
+    expect(unexpected).toMatchObject({ 'event_id unique': 0, 'merchant dimension matched': noMerchant, 'user dimension matched': 0, 'FX rate matched': 0, 'risk_bucket known': 0 });
+    // the documented score: Σ weight · min(1, success / mostly) / Σ weight
+    const share = 1 - noMerchant / oracle.payments.size;
+    const weights = curated.results.reduce((n, x) => n + x.weight, 0);
+    expect(curated.score).toBeCloseTo((100 * (weights - 2 + 2 * Math.min(1, share / 0.99))) / weights, 1);
+    expect(await new DuckDbCuratedLake({ ...paths(), curatedDir: join(dir, 'no-curated') }).payments(range)).toBeNull();
   });
 
   it('later runs rebuild recent dates only (late rows included there), keep older days, and a retry publishes nothing new', async () => {
