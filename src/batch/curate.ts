@@ -2,8 +2,9 @@
  * Batch job: the curated layer (PRODUCT §5b). Rebuilds whole event dates of the curated tables
  * from the bronze layer and publishes them as one new snapshot; days it does not rebuild keep
  * their files. A run rebuilds the dates from `rebuildDays` before its as-of time through its
- * as-of date (late events land in recent days), the first run every date the lake holds, and an
- * on-demand run with `--param from=YYYY-MM-DD` everything from there (a backfill).
+ * as-of date (late events land in recent days) and every bronze date the snapshot does not hold
+ * yet (the first run: all of them); an on-demand run with `--param from=YYYY-MM-DD` everything
+ * from there (a backfill).
  *
  * Idempotent by as-of time: the run id is derived from it, and a retry after its snapshot was
  * published returns that snapshot's numbers instead of publishing again.
@@ -46,9 +47,13 @@ export async function runCurate(ports: CuratePorts, input: CurateInput, ctx: Job
   const current = await ports.curated.current();
   if (current?.runId === runId) return reportOf(current, runId, current.seq, 0);
   const bronzeDates = await ports.curated.bronzeDates();
-  const from = fromDate(ctx.params?.from, current === null ? (bronzeDates[0] ?? day(asOf)) : day(asOf - input.rebuildDays * DAY_MS));
+  const recent = fromDate(ctx.params?.from, day(asOf - input.rebuildDays * DAY_MS));
   const last = day(asOf - 1);
-  const dates = bronzeDates.filter((d) => d >= from && d <= last);
+  // Recent dates (late events land there), and any date the snapshot does not have yet: the
+  // first run's whole lake, or old dates a backfill of bronze added since.
+  const curated = current?.tables.payments ?? {};
+  const dates = bronzeDates.filter((d) => d <= last && (d >= recent || !(d in curated)));
+  const from = dates[0] ?? recent;
   const arrivedBeforeMs = asOf - input.settleMs;
   await ctx.log(`rebuilding ${dates.length} event date(s) ${dates[0] ?? '-'}..${dates.at(-1) ?? '-'}`);
   const out = await ports.curated.build({

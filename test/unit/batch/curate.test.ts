@@ -207,5 +207,11 @@ describe('curate: the curated layer against a brute-force oracle', () => {
     const r = await runCurate({ curated: empty, reports, now }, INPUT, jobContext(asOf1));
     expect(r.dates).toEqual([]);
     expect(r.rows).toEqual({ payments: 0, merchant_daily: 0, merchant_daily_status: 0 });
+    // bronze dates that appear later (the archiver started after the first curate, a backfill
+    // of old data) are curated by the next run however old they are
+    const events = [0, 1].map((i): PaymentEvent => ({ event_id: `old-${i}`, ts_ms: START + i * DAY, user_id: 'u', merchant_id: 'm_0001', amount: 1, currency: 'USD', status: 'captured' }));
+    await writeBronzeLake(join(dir, 'none'), events.map((event) => ({ partition: 0, event, timestampMs: START })));
+    const next = await runCurate({ curated: empty, reports, now }, INPUT, jobContext(asOf1 + 10 * DAY));
+    expect([next.dates, next.rows.payments]).toEqual([['2026-01-01', '2026-01-02'], 2]);
   });
 });
