@@ -76,7 +76,12 @@ const sink = new RoutingSink(
   new KafkaEmitSink({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-worker`, topicPrefix: config.kafka.topicPrefix, logger }),
   new Map<string, EffectSink>([
     ...Object.keys(TABLES).map((name): [string, EffectSink] => [name, cassandraSink]),
-    [LIVE_SCORES_SINK, new LiveScoreSink(redis, config.redis.keyPrefix)],
+    [
+      LIVE_SCORES_SINK,
+      new LiveScoreSink(redis, config.redis.keyPrefix, undefined, undefined, (received) =>
+        metrics.visibleSeconds.observe({ sink: LIVE_SCORES_SINK }, Math.max(0, Date.now() - received) / 1000),
+      ),
+    ],
   ]),
 );
 const host = new ActorHost({

@@ -409,10 +409,15 @@ export class PartitionTask<M> {
 }
 
 function countEffects(metrics: RuntimeMetrics, effects: readonly OutputEffect[]): void {
-  let emits = 0;
-  for (const e of effects) if (e.type === 'emit') emits += 1;
-  if (emits > 0) metrics.effectsOut.inc({ kind: 'emit' }, emits);
-  if (effects.length > emits) metrics.effectsOut.inc({ kind: 'upsert' }, effects.length - emits);
+  // A few targets per pipeline (its topics and sinks): tally per batch, one inc per target.
+  const emits = new Map<string, number>();
+  const upserts = new Map<string, number>();
+  for (const e of effects) {
+    if (e.type === 'emit') emits.set(e.topic, (emits.get(e.topic) ?? 0) + 1);
+    else upserts.set(e.sink, (upserts.get(e.sink) ?? 0) + 1);
+  }
+  for (const [target, n] of emits) metrics.effectsOut.inc({ kind: 'emit', target }, n);
+  for (const [target, n] of upserts) metrics.effectsOut.inc({ kind: 'upsert', target }, n);
 }
 
 function emptyOutput(maxEventTimeMs: number, watermarkMs: number): StepOutput {

@@ -5,7 +5,8 @@ export interface RuntimeMetrics {
   readonly eventsIn: Counter<'pipeline' | 'outcome'>;
   readonly inputLagRecords: Gauge<'pipeline' | 'partition'>;
   readonly actorMessages: Counter<'actor_type'>;
-  readonly effectsOut: Counter<'kind'>;
+  /** `target`: the emit's topic (as the actor names it, before the deployment's prefix) or the upsert's sink. */
+  readonly effectsOut: Counter<'kind' | 'target'>;
   readonly deadLetters: Counter<'topic' | 'code'>;
   readonly batchSize: Histogram<'pipeline'>;
   readonly commitSeconds: Histogram<'pipeline'>;
@@ -22,6 +23,12 @@ export interface RuntimeMetrics {
   readonly timersFired: Counter<'pipeline'>;
   readonly retries: Counter<'pipeline'>;
   readonly alignmentWaits: Counter<'pipeline'>;
+  /**
+   * From an input's ingest (the time the platform accepted it, as the record carries it) to its
+   * output being visible in a sink: for live scores, the product's "ingest → score visible
+   * through the lookup API". Wall clocks of two processes, so it includes their skew.
+   */
+  readonly visibleSeconds: Histogram<'sink'>;
 }
 
 export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
@@ -30,10 +37,17 @@ export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
   return {
     eventsIn: new Counter({ name: `${p}events_total`, help: 'Input records by outcome (processed, duplicate, late, invalid, skipped)', labelNames: ['pipeline', 'outcome'], registers }),
     actorMessages: new Counter({ name: `${p}actor_messages_total`, help: 'Messages handled per actor type', labelNames: ['actor_type'], registers }),
-    effectsOut: new Counter({ name: `${p}effects_total`, help: 'Effects performed by kind', labelNames: ['kind'], registers }),
+    effectsOut: new Counter({ name: `${p}effects_total`, help: 'Effects performed by kind and target (topic or sink)', labelNames: ['kind', 'target'], registers }),
     deadLetters: new Counter({ name: `${p}dead_letters_total`, help: 'Dead-lettered records by DLQ topic and code', labelNames: ['topic', 'code'], registers }),
     batchSize: new Histogram({ name: `${p}batch_size`, help: 'Records per partition batch', labelNames: ['pipeline'], buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000], registers }),
     commitSeconds: new Histogram({ name: `${p}commit_seconds`, help: 'Atomic state commit latency', labelNames: ['pipeline'], buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers }),
+    visibleSeconds: new Histogram({
+      name: `${p}ingest_to_visible_seconds`,
+      help: 'From ingest to the output being visible in its sink (live_scores: servable by the lookup API)',
+      labelNames: ['sink'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
     drainSeconds: new Histogram({ name: `${p}outbox_drain_seconds`, help: 'Outbox drain latency', labelNames: ['pipeline'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers }),
     drainFailures: new Counter({ name: `${p}outbox_drain_failures_total`, help: 'Outbox drain rounds that failed (retried with a backoff)', labelNames: ['pipeline'], registers }),
     undrainedEffects: new Gauge({ name: `${p}outbox_undrained_effects`, help: 'Committed effects not yet performed, per partition (bounded by runtime.maxUndrainedEffects)', labelNames: ['pipeline', 'partition'], registers }),

@@ -34,6 +34,21 @@ describe('LiveScoreSink on the local stack', () => {
     expect(await redis.ttl(`${prefix}:live:user:u1`)).toBeGreaterThan(0);
   });
 
+  it('reports each written score\'s ingest time once the write succeeded, never for a failed write', async () => {
+    const seen: number[] = [];
+    const at = `${prefix}_visible`;
+    const observed = new LiveScoreSink(redis, at, 3600, 2, (received) => void seen.push(received));
+    const withIngest = (id: string, received: number): OutputEffect => ({ ...score('v1', id, received), row: { ...(score('v1', id, received) as { row: object }).row, ingest_received_ms: received } } as OutputEffect);
+    await observed.perform([withIngest('i1', 1_000), withIngest('i2', 2_000), score('v2', 'no-ingest-time', 3_000)]);
+    expect(seen).toEqual([1_000, 2_000]);
+    const broken = new Redis(config.redis.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
+    const failing = new LiveScoreSink(broken, at, 3600, 2, (received) => void seen.push(received));
+    await expect(failing.perform([withIngest('i3', 4_000)])).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(seen).toEqual([1_000, 2_000]);
+    broken.disconnect();
+    await unlinkByPrefix(redis, at);
+  });
+
   // 2 scores per script call: drains cut into several calls, a user's scores spread over them
   it.each([500, 2])('stores every event and each user\'s latest JSON as given, over random drains repeated after a crash (%i scores per call)', async (perCall) => {
     const at = `${prefix}_${perCall}`;

@@ -85,13 +85,16 @@ export class LiveScoreSink implements EffectSink {
   readonly #prefix: string;
   readonly #ttl: string;
   readonly #scoresPerCall: number;
+  readonly #onVisible: ((ingestReceivedMs: number) => void) | undefined;
 
-  constructor(redis: Redis, prefix: string, ttlSeconds = 7 * 24 * 3600, scoresPerCall = DEFAULT_SCORES_PER_CALL) {
+  /** `onVisible` is called per written score with its ingest time, once the write succeeded. */
+  constructor(redis: Redis, prefix: string, ttlSeconds = 7 * 24 * 3600, scoresPerCall = DEFAULT_SCORES_PER_CALL, onVisible?: (ingestReceivedMs: number) => void) {
     if (!('riskstreamSetLiveScores' in redis)) redis.defineCommand('riskstreamSetLiveScores', { lua: SET_LIVE_SCORES });
     this.#redis = redis as WithSetLiveScores;
     this.#prefix = prefix;
     this.#ttl = String(ttlSeconds);
     this.#scoresPerCall = Math.max(1, scoresPerCall);
+    this.#onVisible = onVisible;
   }
 
   async perform(effects: readonly OutputEffect[]): Promise<void> {
@@ -105,6 +108,12 @@ export class LiveScoreSink implements EffectSink {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       throw new RiskstreamError(ErrorCodes.storeUnavailable, `live score write failed: ${message}`, { retriable: true, cause: err });
+    }
+    if (this.#onVisible) {
+      for (const effect of effects) {
+        const received = effect.type === 'upsert' ? (effect.row as { ingest_received_ms?: unknown }).ingest_received_ms : undefined;
+        if (typeof received === 'number') this.#onVisible(received);
+      }
     }
   }
 
