@@ -13,7 +13,7 @@
  * runs `seconds`, loopback only. k6 is built on first use (scripts/k6.sh).
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -63,6 +63,10 @@ export interface K6LocalReport {
   };
   readonly lookup: { readonly exitCode: number; readonly p99Ms: number; readonly requests: number; readonly checksPassed: number; readonly checksFailed: number };
   readonly prometheusSeries: number;
+  /** Whether the API process was still running after the load (it must never die of it). */
+  readonly apiSurvived: boolean;
+  /** The API's log, kept when something failed. */
+  readonly apiLog: string | null;
 }
 
 const run = promisify(execFile);
@@ -140,6 +144,12 @@ export async function runK6Local(options: K6LocalOptions): Promise<K6LocalReport
       testId,
     );
     const m = (run: K6Run, name: string, stat: string) => run.metrics[name]?.[stat] ?? Number.NaN;
+    const apiSurvived = api.running;
+    let apiLog: string | null = null;
+    if (!apiSurvived || ingest.exitCode !== 0 || lookup.exitCode !== 0) {
+      apiLog = join(tmpdir(), `${testId}-api.log`);
+      await copyFile(join(work, 'api.log'), apiLog);
+    }
     const series = (await (await fetch(`http://127.0.0.1:9090/api/v1/series?match[]=${encodeURIComponent(`{testid="${testId}"}`)}`)).json()) as { data: unknown[] };
     return {
       testId,
@@ -161,6 +171,8 @@ export async function runK6Local(options: K6LocalOptions): Promise<K6LocalReport
         checksFailed: m(lookup, 'checks', 'fails'),
       },
       prometheusSeries: series.data.length,
+      apiSurvived,
+      apiLog,
     };
   } finally {
     await api.stop('SIGTERM');
@@ -215,6 +227,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     `ingest single: ${i.singleRequests} requests, p99 ${i.singleP99Ms.toFixed(2)} ms (threshold ${values['ingest-p99-ms']} ms: ${i.exitCode === 0 ? 'held' : 'MISSED'})`,
     `ingest batch: ${i.batchRequests} requests; ${i.acceptedEvents} events accepted, ${i.kafkaRecords} in Kafka, ${i.distinctEventIds} distinct ids: ${exact ? 'exactly once' : 'MISMATCH'}`,
     `lookup: ${l.requests} requests, p99 ${l.p99Ms.toFixed(2)} ms (threshold ${values['lookup-p99-ms']} ms: ${l.exitCode === 0 ? 'held' : 'MISSED'}), ${l.checksFailed} failed checks`,
+    `API process ${report.apiSurvived ? 'still running after the load' : 'DIED during the load'}${report.apiLog ? `; its log: ${report.apiLog}` : ''}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   if (values.json) {
@@ -222,5 +235,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     await writeFile(values.json, `${JSON.stringify({ at: new Date().toISOString(), ...report }, null, 2)}\n`);
     await writeFile(values.json.replace(/\.json$/, '.md'), `${lines.join('\n')}\n`);
   }
-  process.exitCode = exact && l.checksFailed === 0 ? 0 : 1;
+  process.exitCode = exact && l.checksFailed === 0 && report.apiSurvived ? 0 : 1;
 }

@@ -130,6 +130,13 @@ const api = z.strictObject({
   /** Events may be at most this far in the future of the API's clock. */
   maxFutureSkewMs: z.number().int().min(0).default(5 * 60_000),
   bodyLimitBytes: z.number().int().min(1024).default(1024 * 1024),
+  /**
+   * Request bytes the ingest routes hold in flight at most; past it 503 OVERLOADED with
+   * Retry-After (src/api/ingest/admission.ts). A batch request's body costs the heap about 4–6
+   * times its size while it is decoded, encoded and waits for Kafka's ack, so 16 MiB stays well
+   * inside the 192 MiB heap.
+   */
+  maxInFlightBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
   maxBatchEvents: z.number().int().min(1).default(1000),
   /** Accepted clock difference of a signed request's `t` (also its replay window). */
   signatureToleranceMs: z.number().int().min(1_000).default(5 * 60_000),

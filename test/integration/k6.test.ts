@@ -26,6 +26,7 @@ describe('k6 load tests on the local stack', () => {
     expect(l.exitCode).toBe(0);
     expect(l.requests).toBeGreaterThanOrEqual(plan.lookups * 0.95);
     expect([l.checksPassed, l.checksFailed]).toEqual([l.requests, 0]);
+    expect(report.apiSurvived).toBe(true);
     expect(report.prometheusSeries).toBeGreaterThan(0); // k6 pushed its metrics with this run's testid
   }, 600_000);
 });

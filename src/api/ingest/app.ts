@@ -20,6 +20,7 @@ import type { ApiKeyRecord, ApiKeyStore, RecordSink, Scope } from './ports.ts';
 import type { LookupReader } from '../lookup/ports.ts';
 import { lookupPaths } from '../lookup/openapi.ts';
 import { registerLookupRoutes } from '../lookup/routes.ts';
+import { InFlightBudget, requestCost } from './admission.ts';
 import { TokenBuckets } from './rate-limit.ts';
 import { ingest } from './service.ts';
 
@@ -83,11 +84,29 @@ export function buildIngestApp(deps: IngestAppDeps): FastifyInstance {
       status === 413 ? 'BODY_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : (err.code ?? 'ERROR');
     void sendError(reply, status, code, status >= 500 ? 'internal error' : err.message, []);
   });
+  const budget = new InFlightBudget(config.api.maxInFlightBytes);
+  const release = (req: FastifyRequest) => {
+    if (req.admittedBytes === 0) return;
+    budget.release(req.admittedBytes);
+    req.admittedBytes = 0;
+    metrics.inFlightBytes.set(budget.bytes);
+  };
   app.addHook('onRequest', async (req, reply) => {
     req.startNs = process.hrtime.bigint();
+    req.admittedBytes = 0;
     reply.header('x-request-id', req.id); // clients quote it; logs carry it as reqId
+    if (req.method !== 'POST' || !req.url.startsWith('/v1/events')) return;
+    const cost = requestCost(req.headers['content-length'], config.api.bodyLimitBytes);
+    if (!budget.tryAdmit(cost)) {
+      reply.header('retry-after', '1');
+      return sendError(reply, 503, 'OVERLOADED', 'the API has too many requests in flight; retry', []);
+    }
+    req.admittedBytes = cost;
+    metrics.inFlightBytes.set(budget.bytes);
   });
+  app.addHook('onRequestAbort', async (req) => release(req));
   app.addHook('onResponse', async (req, reply) => {
+    release(req);
     const route = req.routeOptions.url ?? 'unknown';
     metrics.requests.inc({ route, status: String(reply.statusCode) });
     metrics.duration.observe({ route }, Number(process.hrtime.bigint() - req.startNs) / 1e9);
@@ -157,6 +176,8 @@ export function buildIngestApp(deps: IngestAppDeps): FastifyInstance {
 
 declare module 'fastify' {
   interface FastifyRequest {
+    /** Bytes this request holds of the ingest admission budget (0: none). */
+    admittedBytes: number;
     startNs: bigint;
   }
 }

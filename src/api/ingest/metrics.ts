@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** Ingest API metrics, registered once per app on the process registry. */
 export interface IngestMetrics {
@@ -6,6 +6,7 @@ export interface IngestMetrics {
   readonly requests: Counter<'route' | 'status'>;
   readonly duration: Histogram<'route'>;
   readonly kafkaSend: Histogram;
+  readonly inFlightBytes: Gauge;
 }
 
 export function createIngestMetrics(registry: Registry): IngestMetrics {
@@ -14,6 +15,11 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
       name: 'riskstream_ingest_events_total',
       help: 'Events by outcome: accepted (acked by Kafka), rejected (invalid), failed (Kafka unavailable)',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    inFlightBytes: new Gauge({
+      name: 'riskstream_ingest_in_flight_bytes',
+      help: 'Request bytes of the ingest routes admitted and not yet answered (admission budget: api.maxInFlightBytes)',
       registers: [registry],
     }),
     requests: new Counter({
