@@ -100,6 +100,30 @@ describe('SendBatcher', () => {
     expect(b.lastFailureMs).toBe(0);
   });
 
+  it('holds nothing of acknowledged callers: settled groups are let go at once, not at the next deadline', async () => {
+    const f = controllable();
+    const b = new SendBatcher({ lingerMs: 0, maxBatchRecords: 3, sendTimeoutMs: 60_000, produce: f.produce });
+    const sent = Array.from({ length: 10 }, (_, i) => track(b.send('a', [i, i, i])));
+    expect(b.waitingGroups).toBe(10);
+    for (let i = 0; i < 10; i += 1) {
+      while (f.calls.length <= i) await tick();
+      f.calls[i]!.resolve();
+      await tick();
+      expect(b.waitingGroups, `after request ${i + 1}`).toBe(9 - i); // long before the 60 s deadline
+    }
+    expect(sent.every((s) => s.settled === 'ok')).toBe(true);
+    // a caller behind a slow one is kept until the slow one settles, then both go
+    const slow = track(b.send('a', [1, 1, 1]));
+    const fast = track(b.send('a', [2]));
+    expect(b.waitingGroups).toBe(2);
+    f.calls[10]!.resolve();
+    await tick();
+    while (f.calls.length <= 11) await tick();
+    f.calls[11]!.resolve();
+    await tick();
+    expect([slow.settled, fast.settled, b.waitingGroups]).toEqual(['ok', 'ok', 0]);
+  });
+
   it('times each caller out at its own deadline, whatever settled before it', async () => {
     const f = controllable();
     const b = new SendBatcher({ lingerMs: 0, maxBatchRecords: 1, sendTimeoutMs: 400, produce: f.produce });
