@@ -39,7 +39,14 @@ export async function readTopic(config: Pick<Config, 'kafka'>, options: ReadTopi
   let timer: NodeJS.Timeout | undefined;
   try {
     await consumer.connect();
-    await consumer.subscribe({ topics: [options.topic] });
+    // From the beginning, not kafkajs's "latest" for a new group. The seeks below set the start,
+    // but kafkajs applies a seek once, at the first fetch, into an offset manager that a rejoin
+    // replaces (a freshly created topic's metadata changing under a new group does that): the
+    // seek is then gone and the group starts at its default. With "latest" the reader waited at
+    // the end for records that came before it (a CI run timed out reading a new labels topic);
+    // from the beginning it re-reads from the first kept offset and `wanted` drops what precedes
+    // `from`.
+    await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       timer = setTimeout(
         () =>
