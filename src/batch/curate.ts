@@ -45,7 +45,7 @@ export async function runCurate(ports: CuratePorts, input: CurateInput, ctx: Job
   const asOf = ctx.asOfMs;
   const runId = `curate-${new Date(asOf).toISOString().replace(/[-:.]/g, '')}`;
   const current = await ports.curated.current();
-  if (current?.runId === runId) return reportOf(current, runId, current.seq, 0);
+  if (current?.runId === runId) return reportOf(current);
   const bronzeDates = await ports.curated.bronzeDates();
   const recent = fromDate(ctx.params?.from, day(asOf - input.rebuildDays * DAY_MS));
   const last = day(asOf - 1);
@@ -82,7 +82,7 @@ export async function runCurate(ports: CuratePorts, input: CurateInput, ctx: Job
     runId,
     snapshot: snapshot.seq,
     dates,
-    rows: Object.fromEntries(CURATED_TABLES.map((t) => [t, dates.reduce((n, d) => n + (out.tables[t][d]?.rows ?? 0), 0)])) as Record<CuratedTable, number>,
+    rows: rowsOf(out.tables, dates),
     eventsRead: out.eventsRead,
     dimensions: out.dimensions,
     unmatched: out.unmatched,
@@ -102,17 +102,22 @@ function fromDate(param: string | undefined, fallback: string): string {
 }
 
 /** A retry of a published run: the snapshot's rows of the dates that run wrote. */
-function reportOf(snapshot: CuratedSnapshot, runId: string, seq: number, filesDeleted: number): CurateReport {
+function reportOf(snapshot: CuratedSnapshot): CurateReport {
   const dates = [...new Set(CURATED_TABLES.flatMap((t) => Object.entries(snapshot.tables[t]).filter(([, d]) => d.asOfMs === snapshot.asOfMs).map(([d]) => d)))].sort();
   return {
     asOfMs: snapshot.asOfMs,
-    runId,
-    snapshot: seq,
+    runId: snapshot.runId,
+    snapshot: snapshot.seq,
     dates,
-    rows: Object.fromEntries(CURATED_TABLES.map((t) => [t, dates.reduce((n, d) => n + (snapshot.tables[t][d]?.rows ?? 0), 0)])) as Record<CuratedTable, number>,
+    rows: rowsOf(snapshot.tables, dates),
     eventsRead: 0,
     dimensions: { merchants: 0, users: 0, fx_rates: 0 },
     unmatched: { merchants: 0, users: 0, currencies: 0 },
-    filesDeleted,
+    filesDeleted: 0,
   };
+}
+
+/** Rows per table over `dates`. */
+function rowsOf(tables: Readonly<Record<CuratedTable, Readonly<Record<string, { rows: number }>>>>, dates: readonly string[]): Record<CuratedTable, number> {
+  return Object.fromEntries(CURATED_TABLES.map((t) => [t, dates.reduce((n, d) => n + (tables[t][d]?.rows ?? 0), 0)])) as Record<CuratedTable, number>;
 }

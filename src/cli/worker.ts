@@ -63,6 +63,8 @@ const topic = config.kafka.topicPrefix + pipeline.input.topic;
 const group = values.group ?? `${config.kafka.topicPrefix}riskstream.${pipeline.name}`;
 const registry = createRegistry('worker');
 const metrics = createRuntimeMetrics(registry);
+// Observed once per score: the labelled child once, not a label lookup per observation.
+const scoreVisible = metrics.visibleSeconds.labels({ sink: LIVE_SCORES_SINK });
 const lifecycle = new Lifecycle(logger);
 
 const store = new RedisStateStore({
@@ -79,7 +81,7 @@ const sink = new RoutingSink(
     [
       LIVE_SCORES_SINK,
       new LiveScoreSink(redis, config.redis.keyPrefix, undefined, undefined, (received) =>
-        metrics.visibleSeconds.observe({ sink: LIVE_SCORES_SINK }, Math.max(0, Date.now() - received) / 1000),
+        scoreVisible.observe(Math.max(0, Date.now() - received) / 1000),
       ),
     ],
   ]),

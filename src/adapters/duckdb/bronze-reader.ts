@@ -67,6 +67,7 @@ function where(range: BronzeRange): string {
   return `date >= '${day(from)}' AND date <= '${day(to)}' AND ts_ms >= ${from} AND ts_ms < ${to}${arrived}`;
 }
 
-function hasDatePartitions(dir: string): boolean {
+/** Whether the bronze directory holds any event-date partition (read_parquet fails on an empty glob). */
+export function hasDatePartitions(dir: string): boolean {
   return existsSync(dir) && readdirSync(dir).some((name) => name.startsWith('date='));
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { CuratedLake, CuratedSnapshot, CurateOutput, CurateRequest, CuratedTable } from '../../batch/ports.ts';
 import { STATUSES } from '../../contract/event.ts';
 import { CuratedCatalog } from '../file/curated-catalog.ts';
-import { bronzeSource, LakeQuery } from './query.ts';
+import { bronzeSource, LakeQuery, sqlString } from './query.ts';
 
 export interface CuratedLakePaths {
   readonly bronzeDir: string;
@@ -20,7 +20,6 @@ export const DIMENSIONS = {
   fx_rates: { key: 'currency', columns: { currency: 'VARCHAR', usd_per_unit: 'DOUBLE' } },
 } as const;
 
-const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
@@ -65,7 +64,7 @@ export class DuckDbCuratedLake implements CuratedLake {
     const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
     const files = Object.entries(snapshot.tables.payments)
       .filter(([d]) => d >= day(range.fromMs) && d <= day(range.toMs))
-      .flatMap(([, d]) => d.files.map((f) => quote(join(this.#paths.curatedDir, f))));
+      .flatMap(([, d]) => d.files.map((f) => sqlString(join(this.#paths.curatedDir, f))));
     if (files.length === 0) return [];
     const lake = await LakeQuery.open();
     try {
@@ -152,7 +151,7 @@ export class DuckDbCuratedLake implements CuratedLake {
         const target = join(this.#paths.curatedDir, table);
         await mkdir(target, { recursive: true });
         await lake.rows(
-          `COPY (${select} ORDER BY ALL) TO ${quote(target)} (FORMAT PARQUET, PARTITION_BY (event_date), OVERWRITE_OR_IGNORE true, FILENAME_PATTERN ${quote(`${req.runId}_{i}`)})`,
+          `COPY (${select} ORDER BY ALL) TO ${sqlString(target)} (FORMAT PARQUET, PARTITION_BY (event_date), OVERWRITE_OR_IGNORE true, FILENAME_PATTERN ${sqlString(`${req.runId}_{i}`)})`,
         );
         for (const r of await lake.rows(`SELECT strftime(event_date, '%Y-%m-%d') AS d, count(*) AS n FROM ${table} GROUP BY ALL`)) {
           const d = String(r.d);
@@ -190,7 +189,7 @@ export class DuckDbCuratedLake implements CuratedLake {
     return `
       CREATE TEMP TABLE dim_${name} AS
       SELECT ${cols.map(([c, t]) => `CAST(${c} AS ${t}) AS ${c}`).join(', ')}
-      FROM read_parquet(${quote(join(dir, '*.parquet'))}, filename = true)
+      FROM read_parquet(${sqlString(join(dir, '*.parquet'))}, filename = true)
       QUALIFY row_number() OVER (PARTITION BY ${dim.key} ORDER BY filename DESC) = 1`;
   }
 }

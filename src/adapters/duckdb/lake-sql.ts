@@ -2,8 +2,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CURATED_TABLES, type CuratedSnapshot } from '../../batch/ports.ts';
 import { CuratedCatalog } from '../file/curated-catalog.ts';
+import { hasDatePartitions } from './bronze-reader.ts';
 import { DIMENSIONS } from './curated.ts';
-import { bronzeSource, LakeQuery } from './query.ts';
+import { bronzeSource, LakeQuery, sqlString } from './query.ts';
 
 export interface LakeDirs {
   readonly bronzeDir: string;
@@ -17,7 +18,6 @@ export interface LakeView {
   readonly description: string;
 }
 
-const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
 const hasFiles = (dir: string, ext: string) => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith(ext));
 
 /**
@@ -45,13 +45,13 @@ export class LakeSql {
       views.push({ name, description });
     };
     try {
-      if (existsSync(dirs.bronzeDir) && readdirSync(dirs.bronzeDir).some((n) => n.startsWith('date='))) {
+      if (hasDatePartitions(dirs.bronzeDir)) {
         await view('bronze', 'every valid record as archived from payments.events (duplicates included), with Kafka coordinates', `SELECT * FROM ${bronzeSource(dirs.bronzeDir)}`);
       }
       const invalid = join(dirs.bronzeDir, '_invalid');
-      if (hasFiles(invalid, '.parquet')) await view('bronze_invalid', 'records that failed the event contract, with the raw value and error', `SELECT * FROM read_parquet(${quote(join(invalid, '*.parquet'))})`);
+      if (hasFiles(invalid, '.parquet')) await view('bronze_invalid', 'records that failed the event contract, with the raw value and error', `SELECT * FROM read_parquet(${sqlString(join(invalid, '*.parquet'))})`);
       for (const table of CURATED_TABLES) {
-        const files = snapshot === null ? [] : CuratedCatalog.files(snapshot, table).map((f) => quote(resolve(dirs.curatedDir, f)));
+        const files = snapshot === null ? [] : CuratedCatalog.files(snapshot, table).map((f) => sqlString(resolve(dirs.curatedDir, f)));
         if (files.length === 0) continue;
         await view(
           table,
@@ -61,7 +61,7 @@ export class LakeSql {
       }
       if (snapshot !== null) {
         const rows = CURATED_TABLES.flatMap((t) =>
-          Object.entries(snapshot.tables[t]).map(([d, day]) => `(${quote(t)}, DATE ${quote(d)}, ${day.rows}, epoch_ms(${day.asOfMs}), epoch_ms(${day.arrivedBeforeMs}))`),
+          Object.entries(snapshot.tables[t]).map(([d, day]) => `(${sqlString(t)}, DATE ${sqlString(d)}, ${day.rows}, epoch_ms(${day.asOfMs}), epoch_ms(${day.arrivedBeforeMs}))`),
         );
         if (rows.length > 0) {
           await view(
@@ -73,10 +73,10 @@ export class LakeSql {
       }
       for (const name of Object.keys(DIMENSIONS)) {
         const dir = join(dirs.dimensionsDir, name);
-        if (hasFiles(dir, '.parquet')) await view(`dim_${name}`, `the ${name.replace('_', ' ')} dimension (every exported row)`, `SELECT * FROM read_parquet(${quote(join(dir, '*.parquet'))}, filename = true)`);
+        if (hasFiles(dir, '.parquet')) await view(`dim_${name}`, `the ${name.replace('_', ' ')} dimension (every exported row)`, `SELECT * FROM read_parquet(${sqlString(join(dir, '*.parquet'))}, filename = true)`);
       }
       if (hasFiles(dirs.lineageDir, '.jsonl')) {
-        await view('lineage', 'OpenLineage run events of the batch jobs', `SELECT * FROM read_json_auto(${quote(join(dirs.lineageDir, '*.jsonl'))}, union_by_name = true)`);
+        await view('lineage', 'OpenLineage run events of the batch jobs', `SELECT * FROM read_json_auto(${sqlString(join(dirs.lineageDir, '*.jsonl'))}, union_by_name = true)`);
       }
     } catch (err) {
       query.close();

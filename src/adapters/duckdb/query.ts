@@ -27,8 +27,10 @@ export class LakeQuery {
   }
 }
 
-/** SQL source of the committed bronze events under `dir` (single quotes escaped). */
+/** A SQL string literal (single quotes doubled). */
+export const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+
+/** SQL source of the committed bronze events under `dir`. */
 export function bronzeSource(dir: string): string {
-  const glob = `${dir.replace(/\/$/, '')}/date=*/*.parquet`.replaceAll("'", "''");
-  return `read_parquet('${glob}', hive_partitioning = true)`;
+  return `read_parquet(${sqlString(`${dir.replace(/\/$/, '')}/date=*/*.parquet`)}, hive_partitioning = true)`;
 }
