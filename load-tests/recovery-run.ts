@@ -1,0 +1,76 @@
+/**
+ * The recovery benchmark as a function (load-tests/bench-recovery.ts is its command line; the
+ * integration test runs it at a small size): world, live traffic, kills, the exactness check.
+ */
+import { mkdirSync } from 'node:fs';
+import { createLogger } from '../src/runtime/logger.ts';
+import { killAndMeasure, type RoundResult, waitSteady } from './recovery-rounds.ts';
+import { median, type RecoveryReport, TARGET_MAX_RECOVERY_MS } from './recovery-report.ts';
+import { LiveTraffic } from './recovery-traffic.ts';
+import { PARTITIONS, RecoveryWorld } from './recovery-world.ts';
+
+export interface RecoveryOptions {
+  readonly id: string;
+  readonly logDir: string;
+  readonly kills: number;
+  readonly eventsPerSecond: number;
+  readonly keys: number;
+  readonly seed: number;
+  /** Called with a line of progress. */
+  readonly progress?: (line: string) => void;
+}
+
+export async function runRecoveryBench(o: RecoveryOptions): Promise<RecoveryReport> {
+  mkdirSync(o.logDir, { recursive: true });
+  const world = new RecoveryWorld(o.id, o.logDir, createLogger({ name: 'bench-recovery', level: 'warn' }));
+  const producer = await world.setUp();
+  const traffic = new LiveTraffic(producer, {
+    topic: world.topic, partitions: PARTITIONS, eventsPerSecond: o.eventsPerSecond, keys: o.keys, duplicateRate: 0.05, seed: o.seed,
+  });
+  const rounds: RoundResult[] = [];
+  try {
+    traffic.start();
+    let live = [world.startWorker(), world.startWorker()];
+    for (let round = 1; round <= o.kills; round += 1) {
+      await waitSteady(world, live, 120_000);
+      const [victim, survivor] = round % 2 === 1 ? [live[0]!, live[1]!] : [live[1]!, live[0]!];
+      const scenario = round % 2 === 1 ? 'failover' : 'restart';
+      o.progress?.(`kill ${round}/${o.kills} (${scenario}) of ${victim.name}`);
+      const measured = await killAndMeasure(world, { round, scenario, victim, survivor, timeoutMs: 120_000 });
+      rounds.push(measured.result);
+      live = measured.live;
+      o.progress?.(`  partitions ${measured.result.partitions.join(',')} processing again by ${(measured.result.maxRecoveryMs / 1000).toFixed(2)} s`);
+    }
+    await traffic.stop();
+    await world.waitCaughtUp(120_000);
+    return await buildReport(world, traffic, rounds, o);
+  } finally {
+    await traffic.stop().catch(() => undefined);
+    await world.tearDown();
+  }
+}
+
+async function buildReport(world: RecoveryWorld, traffic: LiveTraffic, rounds: readonly RoundResult[], o: RecoveryOptions): Promise<RecoveryReport> {
+  const states = await world.states();
+  const mismatches: string[] = [];
+  for (const key of new Set([...states.keys(), ...traffic.counts.keys()])) {
+    const got = states.get(key);
+    const want = traffic.counts.get(key);
+    if (got?.count !== want?.count || got?.sum !== want?.sum) mismatches.push(`${key}: ${JSON.stringify(got)} vs ${JSON.stringify(want)}`);
+  }
+  const recoveries = rounds.flatMap((r) => r.recoveryMs);
+  const detects = rounds.flatMap((r) => (r.detectMs === null ? [] : [r.detectMs]));
+  const maxMs = Math.max(...recoveries);
+  return {
+    recoveryP50Ms: median(recoveries), recoveryMaxMs: maxMs, detectP50Ms: detects.length > 0 ? median(detects) : null,
+    kills: rounds.length, movedPartitions: recoveries.length, rounds,
+    exact: mismatches.length === 0, mismatchedKeys: mismatches.length, mismatchExamples: mismatches.slice(0, 10),
+    keys: traffic.counts.size, eventsSent: traffic.sent, duplicatesSent: traffic.duplicates,
+    settings: {
+      rate: o.eventsPerSecond, keys: o.keys, partitions: PARTITIONS, sessionTimeoutMs: world.config.kafka.sessionTimeoutMs,
+      heartbeatIntervalMs: world.config.kafka.heartbeatIntervalMs, node: process.version,
+    },
+    target: { maxRecoveryMs: TARGET_MAX_RECOVERY_MS }, targetMet: maxMs <= TARGET_MAX_RECOVERY_MS,
+    measuredAt: new Date().toISOString(),
+  };
+}

@@ -1,0 +1,43 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../load-tests/processes.ts';
+import { runRecoveryBench } from '../../load-tests/recovery-run.ts';
+
+// The recovery benchmark (`npm run bench:recovery`) at a CI size: one failover and one restart
+// kill -9 of a counter worker under live traffic. How fast partitions move is the benchmark's
+// business on a quiet machine; asserted here is what it must get right whatever the timing: it
+// found the victim's partitions, saw each processing again under a new owner (after the claim,
+// after the group noticed), and the final counts equal the oracle of the acknowledged events.
+describe('recovery benchmark on the local stack', () => {
+  it('measures each moved partition and ends exactly once after a failover and a restart', async () => {
+    const previous = { ...process.env };
+    // a shorter session than production's so the two kills fit a CI run; the workers inherit it
+    process.env.RISKSTREAM_KAFKA_SESSION_TIMEOUT_MS = '6000';
+    process.env.RISKSTREAM_KAFKA_HEARTBEAT_INTERVAL_MS = '1000';
+    try {
+      const id = `recovery_ci_${Date.now().toString(36)}`;
+      const report = await runRecoveryBench({ id, logDir: join(REPO_ROOT, '.stack', 'tmp', 'bench', id), kills: 2, eventsPerSecond: 400, keys: 2_000, seed: 7 });
+      expect(report.rounds.map((r) => r.scenario)).toEqual(['failover', 'restart']);
+      expect(report.settings.sessionTimeoutMs).toBe(6_000);
+      for (const round of report.rounds) {
+        // two workers share 12 partitions: the victim held some but not all of them
+        expect(round.partitions.length).toBeGreaterThan(0);
+        expect(round.partitions.length).toBeLessThan(12);
+        expect(round.recoveryMs).toHaveLength(round.partitions.length);
+        round.recoveryMs.forEach((ms, i) => {
+          expect(ms).toBeGreaterThanOrEqual(round.claimMs[i]!);
+          expect(ms).toBeGreaterThan(0);
+        });
+        expect(round.detectMs).not.toBeNull();
+        expect(round.maxRecoveryMs).toBeGreaterThanOrEqual(round.detectMs!);
+      }
+      expect(report.movedPartitions).toBe(report.rounds.reduce((n, r) => n + r.partitions.length, 0));
+      expect(report.eventsSent).toBeGreaterThan(1_000);
+      expect(report.duplicatesSent).toBeGreaterThan(0);
+      expect(report.mismatchExamples).toEqual([]);
+      expect(report.exact).toBe(true);
+    } finally {
+      process.env = previous;
+    }
+  }, 300_000);
+});
