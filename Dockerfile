@@ -5,6 +5,8 @@
 FROM node:24-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# glibc malloc: a fixed mmap threshold (src/cli/heap-budget.ts, MALLOC_SETTINGS)
+ENV MALLOC_MMAP_THRESHOLD_=131072
 COPY package.json package-lock.json ./
 # Production dependencies only; no install scripts are needed (README, Requirements).
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force

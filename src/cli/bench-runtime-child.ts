@@ -132,7 +132,7 @@ async function runRuntime(): Promise<ChildResult> {
     settings: {
       allowedLatenessMs: config.runtime.allowedLatenessMs, handlerRetries: config.runtime.handlerRetries,
       maxBatchRecords: config.runtime.mailboxCapacity, idlePartitionMs: config.runtime.idlePartitionMs,
-      maxActiveActors: config.runtime.maxActiveActors, maxUndrainedCommits: config.runtime.maxUndrainedCommits, maxUndrainedEffects: config.runtime.maxUndrainedEffects,
+      maxActiveActors: config.runtime.maxActiveActors, maxActiveStateBytes: config.runtime.maxActiveStateBytes, maxUndrainedCommits: config.runtime.maxUndrainedCommits, maxUndrainedEffects: config.runtime.maxUndrainedEffects,
       outboxAckIntervalMs: config.runtime.outboxAckIntervalMs,
     },
   });

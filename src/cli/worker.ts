@@ -95,6 +95,7 @@ const host = new ActorHost({
     maxBatchRecords: config.runtime.mailboxCapacity,
     idlePartitionMs: config.runtime.idlePartitionMs,
     maxActiveActors: config.runtime.maxActiveActors,
+    maxActiveStateBytes: config.runtime.maxActiveStateBytes,
     maxUndrainedCommits: config.runtime.maxUndrainedCommits,
     maxUndrainedEffects: config.runtime.maxUndrainedEffects,
     outboxAckIntervalMs: config.runtime.outboxAckIntervalMs,

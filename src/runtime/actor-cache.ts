@@ -12,6 +12,11 @@
  * cache was most of the runtime's GC work. The cost: a key's second message loads its state
  * from the store once more. "Seen once" is a direct-mapped table of id fingerprints (1 MiB);
  * a collision only forgets a key (one more load) or admits one early, never anything worse.
+ *
+ * Two bounds: entries, and bytes of the states' encoded form (as the commit wrote them). A
+ * count alone is no bound on memory: a user state with five payments of history decodes to
+ * ~2 KB, and 200,000 of them ran a user worker out of its 352 MiB heap (bench:memory). The
+ * encoded length is known for free at the commit and grows with what the decoded state holds.
  */
 const DOORKEEPER_SLOTS = 1 << 18;
 
@@ -24,18 +29,28 @@ function fingerprint(id: string): number {
 
 export class ActorCache {
   readonly #byPartition = new Map<number, Map<string, unknown>>();
+  /** Encoded size of each cached state that has one, per partition (order does not matter). */
+  readonly #weights = new Map<number, Map<string, number>>();
   readonly #maxEntries: number;
+  readonly #maxBytes: number;
   readonly #seenOnce = new Uint32Array(DOORKEEPER_SLOTS);
   #size = 0;
+  #bytes = 0;
   /** Count of evictions, exported as a metric. */
   passivated = 0;
 
-  constructor(maxEntries: number) {
+  constructor(maxEntries: number, maxBytes = Number.POSITIVE_INFINITY) {
     this.#maxEntries = maxEntries;
+    this.#maxBytes = maxBytes;
   }
 
   get size(): number {
     return this.#size;
+  }
+
+  /** Encoded bytes of the cached states (those committed with a size). */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   get(partition: number, id: string): unknown {
@@ -69,9 +84,10 @@ export class ActorCache {
 
   /**
    * The states a commit wrote, in their order: cached ones are updated (made most recent),
-   * others admitted on their second commit (see the class comment).
+   * others admitted on their second commit (see the class comment). `sizes`: encoded bytes
+   * per state id, counted against the byte bound.
    */
-  setAll(partition: number, entries: ReadonlyMap<string, unknown>): void {
+  setAll(partition: number, entries: ReadonlyMap<string, unknown>, sizes?: ReadonlyMap<string, number>): void {
     if (entries.size === 0) return;
     let map = this.#byPartition.get(partition);
     if (!map) {
@@ -85,8 +101,22 @@ export class ActorCache {
       } else if (this.#admit(id)) {
         this.#size += 1;
         map.set(id, value);
+      } else {
+        continue;
       }
+      if (sizes) this.#weigh(partition, id, sizes.get(id) ?? 0);
     }
+  }
+
+  #weigh(partition: number, id: string, bytes: number): void {
+    let weights = this.#weights.get(partition);
+    if (!weights) {
+      weights = new Map();
+      this.#weights.set(partition, weights);
+    }
+    this.#bytes += bytes - (weights.get(id) ?? 0);
+    if (bytes > 0) weights.set(id, bytes);
+    else weights.delete(id);
   }
 
   /** True when `id` was offered before (and not forgotten); otherwise remembers it. */
@@ -104,24 +134,35 @@ export class ActorCache {
     if (!map) return;
     this.#size -= map.size;
     this.#byPartition.delete(partition);
+    for (const bytes of this.#weights.get(partition)?.values() ?? []) this.#bytes -= bytes;
+    this.#weights.delete(partition);
   }
 
   /**
-   * Evicts least recently used entries, spread evenly over partitions, until within the bound.
-   * One iterator per partition map and pass: a fresh `keys().next()` per eviction rescans the
-   * slots deleted at the front of the map every time, which made eviction quadratic (16% of the
-   * runtime's CPU in the 1M-key benchmark). Deleting the current entry while iterating is safe.
+   * Evicts least recently used entries, spread evenly over partitions, until within both
+   * bounds. One iterator per partition map and pass: a fresh `keys().next()` per eviction
+   * rescans the slots deleted at the front of the map every time, which made eviction quadratic
+   * (16% of the runtime's CPU in the 1M-key benchmark). Deleting the current entry while
+   * iterating is safe. Over the byte bound, a pass evicts the same share of every partition's
+   * entries as the share of bytes over the bound (at least one each).
    */
   passivate(): void {
-    while (this.#size > this.#maxEntries) {
-      const maps = [...this.#byPartition.values()].filter((map) => map.size > 0);
-      if (maps.length === 0) return;
-      const share = Math.ceil((this.#size - this.#maxEntries) / maps.length);
-      for (const map of maps) {
-        let quota = Math.min(share, this.#size - this.#maxEntries);
+    while (this.#size > this.#maxEntries || this.#bytes > this.#maxBytes) {
+      const partitions = [...this.#byPartition].filter(([, map]) => map.size > 0);
+      if (partitions.length === 0) return;
+      const overCount = Math.ceil((this.#size - this.#maxEntries) / partitions.length);
+      const overShare = this.#bytes > this.#maxBytes ? (this.#bytes - this.#maxBytes) / this.#bytes : 0;
+      for (const [partition, map] of partitions) {
+        let quota = Math.max(overCount, Math.ceil(map.size * overShare));
+        const weights = this.#weights.get(partition);
         for (const id of map.keys()) {
-          if (quota <= 0) break;
+          if (quota <= 0 || (this.#size <= this.#maxEntries && this.#bytes <= this.#maxBytes)) break;
           map.delete(id);
+          const bytes = weights?.get(id);
+          if (bytes !== undefined) {
+            this.#bytes -= bytes;
+            weights!.delete(id);
+          }
           quota -= 1;
           this.#size -= 1;
           this.passivated += 1;

@@ -227,7 +227,10 @@ export function encodeState<S, M>(actor: ActorType<S, M>, state: S): string {
  * against `baselines` (state-parts.ts; without it, whole); `committed` receives the baseline
  * each leaves, for the caller to keep once the commit succeeded.
  */
-export function toStateWrites<M>(pipeline: Pipeline<M>, states: Map<string, unknown>, baselines?: ReadonlyMap<string, ReadonlyMap<string, string>>, committed?: Baselines): StateWrite[] {
+export function toStateWrites<M>(
+  pipeline: Pipeline<M>, states: Map<string, unknown>, baselines?: ReadonlyMap<string, ReadonlyMap<string, string>>, committed?: Baselines,
+  sizes?: Map<string, number>,
+): StateWrite[] {
   const writes: StateWrite[] = [];
   const only = pipeline.actors.length === 1 ? pipeline.actors[0] : undefined;
   for (const [id, state] of states) {
@@ -237,9 +240,17 @@ export function toStateWrites<M>(pipeline: Pipeline<M>, states: Map<string, unkn
     if (isParted(actor.codec)) {
       const next = partedWrites(actor.codec, id, state, baselines?.get(id), writes);
       committed?.set(id, next);
+      if (sizes) {
+        // the head (or the whole state) is the last write, then every part as stored
+        let bytes = writes.at(-1)?.value?.length ?? 0;
+        for (const text of next.values()) bytes += text.length;
+        sizes.set(id, bytes);
+      }
       continue;
     }
-    writes.push({ id, value: state === undefined ? null : encodeState(actor, state) });
+    const value = state === undefined ? null : encodeState(actor, state);
+    writes.push({ id, value });
+    sizes?.set(id, value?.length ?? 0);
   }
   return writes;
 }

@@ -77,6 +77,13 @@ const runtime = z.strictObject({
   mailboxCapacity: z.number().int().min(1).default(2_000),
   /** Idle actors are passivated (dropped from memory) beyond this many per worker. */
   maxActiveActors: z.number().int().min(100).default(200_000),
+  /**
+   * ... or beyond this many bytes of their encoded form (what the commit wrote). The count alone
+   * did not bound memory: 400,000 users with five payments each ran a user worker out of its
+   * 352 MiB heap with ~150,000 states cached (bench:memory). A user state of ~300 encoded bytes
+   * takes ~1.2 KB decoded (3.8×), so 16 MiB holds ~55,000 users in ~70 MB of heap.
+   */
+  maxActiveStateBytes: z.number().int().min(1 << 20).default(16 << 20),
   /** Retries of a failing handler before the supervisor dead-letters the message. */
   handlerRetries: z.number().int().min(0).default(2),
   /**

@@ -14,6 +14,8 @@ export interface HostSettings extends TaskSettings {
   readonly idlePartitionMs: number;
   /** Upper bound of actor states kept in memory; beyond it the least recently used are dropped. */
   readonly maxActiveActors: number;
+  /** ... and of their encoded bytes (actor-cache.ts); unbounded when absent. */
+  readonly maxActiveStateBytes?: number;
   /** Event-time alignment, used when the pipeline's input asks for it and `endOffsets` is wired. */
   readonly alignment?: AlignmentSettings;
 }
@@ -69,7 +71,7 @@ export class ActorHost<M> {
   constructor(deps: HostDeps<M>) {
     this.#deps = deps;
     this.#sink = new CoalescingSink(deps.sink);
-    this.#cache = new ActorCache(deps.settings.maxActiveActors);
+    this.#cache = new ActorCache(deps.settings.maxActiveActors, deps.settings.maxActiveStateBytes);
     const { alignment } = deps.settings;
     const ends = deps.endOffsets;
     if (deps.pipeline.input.align && alignment && alignment.maxDriftMs > 0 && ends) {
@@ -145,6 +147,7 @@ export class ActorHost<M> {
         if (outcome.kind === 'lost') this.#markLost(partition, generation);
         this.#cache.passivate();
         this.#deps.metrics.activeActors.set({ pipeline: this.#deps.pipeline.name }, this.#cache.size);
+        this.#deps.metrics.activeStateBytes.set({ pipeline: this.#deps.pipeline.name }, this.#cache.bytes);
         return outcome;
       } catch (err) {
         // The task may have advanced in memory past what was committed: discard it and claim

@@ -302,7 +302,8 @@ export class PartitionTask<M> {
       countEffects(metrics, out.beforeCommit);
     }
     const committed: Baselines = new Map();
-    const states = toStateWrites(pipeline, out.states, this.#baselines, committed);
+    const sizes = new Map<string, number>();
+    const states = toStateWrites(pipeline, out.states, this.#baselines, committed, sizes);
     const started = performance.now();
     const result = await store.commit({
       ref: this.ref, epoch: this.#epoch, fromOffset, nextOffset, states, dedup: out.dedup,
@@ -325,7 +326,7 @@ export class PartitionTask<M> {
       this.#deps.logger.warn({ partition: this.ref.partition, reason: result.reason, epoch: this.#epoch }, 'commit refused: partition lost');
       return false;
     }
-    cache.setAll(this.ref.partition, out.states);
+    cache.setAll(this.ref.partition, out.states, sizes);
     for (const [id, parts] of committed) this.#baselines.set(id, parts);
     this.#nextOffset = nextOffset;
     this.#maxEventTimeMs = out.maxEventTimeMs;

@@ -15,6 +15,7 @@ export interface RuntimeMetrics {
   readonly undrainedEffects: Gauge<'pipeline' | 'partition'>;
   readonly stateBytes: Counter<'pipeline'>;
   readonly activeActors: Gauge<'pipeline'>;
+  readonly activeStateBytes: Gauge<'pipeline'>;
   readonly passivatedActors: Counter<'pipeline'>;
   readonly watermarkMs: Gauge<'pipeline' | 'partition'>;
   readonly eventTimeLagMs: Gauge<'pipeline' | 'partition'>;
@@ -53,6 +54,9 @@ export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
     undrainedEffects: new Gauge({ name: `${p}outbox_undrained_effects`, help: 'Committed effects not yet performed, per partition (bounded by runtime.maxUndrainedEffects)', labelNames: ['pipeline', 'partition'], registers }),
     stateBytes: new Counter({ name: `${p}state_written_bytes_total`, help: 'Encoded state bytes written', labelNames: ['pipeline'], registers }),
     activeActors: new Gauge({ name: `${p}active_actors`, help: 'Actor states held in memory', labelNames: ['pipeline'], registers }),
+    activeStateBytes: new Gauge({
+      name: `${p}active_state_bytes`, help: 'Encoded bytes of the actor states held in memory', labelNames: ['pipeline'], registers,
+    }),
     passivatedActors: new Counter({ name: `${p}passivated_actors_total`, help: 'Actor states evicted from memory', labelNames: ['pipeline'], registers }),
     watermarkMs: new Gauge({ name: `${p}watermark_ms`, help: 'Partition watermark (event time, ms since epoch)', labelNames: ['pipeline', 'partition'], registers }),
     inputLagRecords: new Gauge({ name: `${p}input_lag_records`, help: 'Records of the input partition after the durable position (Kafka end offset minus stored next offset), per partition this worker holds', labelNames: ['pipeline', 'partition'], registers }),

@@ -1,3 +1,4 @@
+import { MALLOC_SETTINGS } from '../../../src/cli/heap-budget.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -99,6 +100,9 @@ describe('deploy/k8s', () => {
         expect(env.get(`RISKSTREAM_${section}_HEAP_MIB`)).toBe(String(heap));
         expect(env.get(`RISKSTREAM_${section}_SEMI_SPACE_MIB`)).toBe(String(semi));
       }
+      // Workers start with the caps given, so they do not re-execute: the malloc settings the
+      // re-execution would add must be in the container's environment.
+      if (section === 'RUNTIME') for (const [key, value] of Object.entries(MALLOC_SETTINGS)) expect(env.get(key)).toBe(value);
       // Old space + 3 semi-spaces (V8's young generation) + ~128 MiB of code, stacks and buffers.
       expect(heap + 3 * semi + 128).toBeLessThanOrEqual(mib(container!.resources!.limits!.memory!));
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { missingHeapFlags } from '../../../src/cli/heap-budget.ts';
+import { missingHeapFlags, withMallocSettings } from '../../../src/cli/heap-budget.ts';
 
 describe('worker heap budget', () => {
   const budget = { heapMib: 352, semiSpaceMib: 8 };
@@ -15,5 +15,12 @@ describe('worker heap budget', () => {
 
   it('skips a cap set to 0 (V8 default)', () => {
     expect(missingHeapFlags({ heapMib: 0, semiSpaceMib: 8 }, [], undefined)).toEqual(['--max-semi-space-size=8']);
+  });
+});
+
+describe('worker malloc settings', () => {
+  it('adds a fixed glibc mmap threshold to the environment unless one is set', () => {
+    expect(withMallocSettings({ PATH: '/bin' })).toEqual({ PATH: '/bin', MALLOC_MMAP_THRESHOLD_: '131072' });
+    expect(withMallocSettings({ MALLOC_MMAP_THRESHOLD_: '65536' }).MALLOC_MMAP_THRESHOLD_).toBe('65536');
   });
 });
