@@ -227,6 +227,15 @@ describe('deploy/grafana', () => {
     expect(found.filter((q) => q.problems.length > 0).map((q) => `${q.where}: ${q.problems.join('; ')}`)).toEqual([]);
   });
 
+  it('every alert rule names only registered metrics, with labels they carry', () => {
+    const rules = parse(readFileSync(join(ROOT, 'deploy/prometheus/rules/riskstream.rules.yml'), 'utf8')) as {
+      groups: { rules: { alert: string; expr: string }[] }[];
+    };
+    const found = rules.groups.flatMap((g) => g.rules).map((r) => ({ alert: r.alert, problems: problems(r.expr) }));
+    expect(found.length).toBeGreaterThan(10);
+    expect(found.filter((r) => r.problems.length > 0).map((r) => `${r.alert}: ${r.problems.join('; ')}`)).toEqual([]);
+  });
+
   it('the query checker flags unknown metrics and labels and rate() of a gauge', () => {
     expect(problems('histogram_quantile(0.99, sum by (le) (rate(riskstream_runtime_commit_seconds_bucket[1m])))')).toEqual([]);
     expect(problems('sum(rate(riskstream_runtime_event_total[1m]))')).toEqual(['unknown metric riskstream_runtime_event_total']);
