@@ -2,7 +2,7 @@
  * Worker memory benchmark (PRODUCT §8: "a worker stays ≤ 512 MiB RSS with 1,000,000 distinct
  * users; state lives in Redis, idle actors are passivated").
  *
- *   npm run bench:memory -- --json <file> [--users 1000000] [--events-per-user 2] [--keep]
+ *   npm run bench:memory -- --json <file> [--users 1000000] [--events-per-user 2] [--keep] [--heap-prof]
  *
  * payments.events.by-user of a fresh world is pre-filled with `--events-per-user` payments of each
  * of `--users` distinct users (round by round, 30 minutes of event time apart, so every user's
@@ -35,6 +35,7 @@ const { values } = parseArgs({
     'events-per-user': { type: 'string', default: '2' },
     concurrency: { type: 'string', default: '4' },
     keep: { type: 'boolean', default: false },
+    'heap-prof': { type: 'boolean', default: false },
   },
 });
 if (!values.json) {
@@ -109,7 +110,9 @@ async function main(): Promise<number> {
     const prefillSeconds = (performance.now() - t0) / 1000;
     const highs = await world.highs('user');
     console.log(`  ${prefillSeconds.toFixed(1)} s; one user worker scores them…`);
-    const worker = world.startWorker('user', Number(values.concurrency));
+    // --heap-prof: V8's sampling heap profile of what is still live when the worker stops (kept with the logs)
+    const execArgv = values['heap-prof'] ? ['--heap-prof', `--heap-prof-dir=${logDir}`] : [];
+    const worker = world.startWorker('user', Number(values.concurrency), execArgv);
     const cpu = cpuSample({ 'worker-user': worker.pid });
     const started = performance.now();
     const samples: Sample[] = [];
@@ -143,7 +146,7 @@ async function main(): Promise<number> {
   } finally {
     await world.tearDown(values.keep ?? false);
   }
-  if (ok && !values.keep) rmSync(logDir, { recursive: true, force: true });
+  if (ok && !values.keep && !values['heap-prof']) rmSync(logDir, { recursive: true, force: true });
   return ok ? 0 : 1;
 }
 
