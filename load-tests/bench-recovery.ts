@@ -9,8 +9,9 @@
  * topic fed live at `--rate` events/s, with re-sent duplicates and out-of-order events. Each kill
  * waits until the group is settled, then kill -9s one worker and measures, from the positions
  * the runtime stores in Redis, when each of its partitions committed again under a new owner.
- * Kills alternate between `failover` (the survivor takes over; a replacement joins afterwards)
- * and `restart` (a replacement starts right after the kill, as Kubernetes restarts a pod). At the
+ * Kills go round `failover` (the survivor takes over; a replacement joins afterwards),
+ * `restart` (a replacement starts right after the kill, as Kubernetes restarts a pod) and
+ * `graceful` (SIGTERM instead of kill -9, as in a rolling update; a replacement then joins). At the
  * end the traffic stops, the workers catch up, and every key's count and sum is compared with a
  * brute-force oracle of the acknowledged events. Writes the JSON (`recoveryMaxMs`,
  * `recoveryP50Ms`, `exact`, per-kill detail) and a markdown report beside it.

@@ -8,6 +8,9 @@ export interface RecoveryReport {
   readonly recoveryP50Ms: number;
   readonly recoveryMaxMs: number;
   readonly detectP50Ms: number | null;
+  /** Slowest partition of the graceful stops (SIGTERM), if any: not part of the target. */
+  readonly gracefulMaxMs: number | null;
+  /** kill -9 rounds (failover and restart). */
   readonly kills: number;
   readonly movedPartitions: number;
   readonly rounds: readonly RoundResult[];
@@ -37,6 +40,7 @@ function lines(r: RecoveryReport): string[] {
   const verdict = r.targetMet ? 'met' : 'MISSED';
   return [
     `| kill → partitions processing again | median ${secs(r.recoveryP50Ms)}, max ${secs(r.recoveryMaxMs)} over ${r.movedPartitions} moved partitions of ${r.kills} kill -9s — target ≤ ${secs(r.target.maxRecoveryMs)}: ${verdict} |`,
+    `| graceful stop (SIGTERM) → partitions processing again | ${r.gracefulMaxMs === null ? '—' : `max ${secs(r.gracefulMaxMs)}`} |`,
     `| kill → group noticed (new assignment) | median ${secs(r.detectP50Ms)} (Kafka session timeout ${r.settings.sessionTimeoutMs} ms, heartbeat ${r.settings.heartbeatIntervalMs} ms) |`,
     `| exactly once | ${r.exact ? 'yes' : 'NO'}: ${r.keys.toLocaleString('en')} keys equal the oracle of ${r.eventsSent.toLocaleString('en')} events sent (${r.duplicatesSent.toLocaleString('en')} re-sent duplicates); ${r.mismatchedKeys} keys differ |`,
   ];

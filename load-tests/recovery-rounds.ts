@@ -7,10 +7,12 @@
  * Scenarios: `failover` kills a worker and leaves the survivor to take over (a node lost);
  * `restart` starts a replacement right after the kill (a pod restarted by Kubernetes). Either way
  * the group notices the dead member only when its session times out: that is most of the time.
+ * `graceful` stops the worker with SIGTERM instead (a rolling update): it drains, commits and
+ * leaves the group, so the survivor is told at once.
  */
 import { PARTITIONS, type Positions, type RecoveryWorker, type RecoveryWorld } from './recovery-world.ts';
 
-export type Scenario = 'failover' | 'restart';
+export type Scenario = 'failover' | 'restart' | 'graceful';
 
 export interface RoundResult {
   readonly round: number;
@@ -27,7 +29,7 @@ export interface RoundResult {
   readonly detectMs: number | null;
   /** Longest time without a commit on a partition the victim did not own, kill → recovery. */
   readonly othersMaxStallMs: number;
-  /** `failover` only: a replacement then joined; longest commit gap of any partition until steady. */
+  /** `failover` and `graceful`: a replacement then joined; longest commit gap of any partition until steady. */
   readonly joinMaxStallMs: number | null;
 }
 
@@ -75,13 +77,13 @@ export interface RoundInput {
   readonly timeoutMs: number;
 }
 
-/** Kills `victim` (SIGKILL), measures until each of its partitions committed again, and returns the live workers. */
+/** Stops `victim` (SIGKILL, or SIGTERM when graceful), measures until each of its partitions committed again, and returns the live workers. */
 export async function killAndMeasure(world: RecoveryWorld, input: RoundInput): Promise<{ result: RoundResult; live: RecoveryWorker[] }> {
   const before = await world.positions();
   const victimClaims = input.victim.claims();
   const owned = before.epoch.flatMap((epoch, p) => (victimClaims.get(p) === epoch ? [p] : []));
   const killedAt = Date.now();
-  await input.victim.child.stop('SIGKILL');
+  await input.victim.child.stop(input.scenario === 'graceful' ? 'SIGTERM' : 'SIGKILL');
   const live = [input.survivor];
   if (input.scenario === 'restart') live.push(world.startWorker());
 
@@ -113,7 +115,7 @@ export async function killAndMeasure(world: RecoveryWorld, input: RoundInput): P
 
   const assignments = live.flatMap((w) => w.records('assignment')).map((r) => r.at).filter((at) => at >= killedAt);
   let joinMaxStallMs: number | null = null;
-  if (input.scenario === 'failover') {
+  if (input.scenario !== 'restart') {
     live.push(world.startWorker());
     joinMaxStallMs = await waitSteady(world, live, input.timeoutMs);
   }
