@@ -4,9 +4,11 @@
  * worker claimed them and committed input past where the victim stopped. Positions are sampled
  * every 20 ms, so each time is late by at most one sample.
  *
- * Scenarios: `failover` kills a worker and leaves the survivor to take over (a node lost);
- * `restart` starts a replacement right after the kill (a pod restarted by Kubernetes). Either way
- * the group notices the dead member only when its session times out: that is most of the time.
+ * Scenarios: `failover` kills a worker and leaves the survivor to take over (a node lost): the
+ * group notices the dead member only when its session times out, which is most of the time.
+ * `restart` starts a replacement right after the kill under the same instance id (a container
+ * restarted in its pod), which removes its predecessor from the group at once
+ * (adapters/kafka/group-evict.ts); without instance ids it too waits for the session.
  * `graceful` stops the worker with SIGTERM instead (a rolling update): it drains, commits and
  * leaves the group, so the survivor is told at once.
  */
@@ -31,6 +33,9 @@ export interface RoundResult {
   readonly othersMaxStallMs: number;
   /** `failover` and `graceful`: a replacement then joined; longest commit gap of any partition until steady. */
   readonly joinMaxStallMs: number | null;
+  /** The victim's group member id (its last assignment) and the members its replacement removed on start. */
+  readonly victimMemberId: string | null;
+  readonly removedMembers: readonly string[];
 }
 
 const SAMPLE_MS = 20;
@@ -85,7 +90,8 @@ export async function killAndMeasure(world: RecoveryWorld, input: RoundInput): P
   const killedAt = Date.now();
   await input.victim.child.stop(input.scenario === 'graceful' ? 'SIGTERM' : 'SIGKILL');
   const live = [input.survivor];
-  if (input.scenario === 'restart') live.push(world.startWorker());
+  // A container restarted in its pod keeps the pod's name, hence the instance id.
+  if (input.scenario === 'restart') live.push(world.startWorker(input.victim.instance));
 
   const claimAt = new Map<number, number>();
   const recoveredAt = new Map<number, number>();
@@ -116,17 +122,19 @@ export async function killAndMeasure(world: RecoveryWorld, input: RoundInput): P
   const assignments = live.flatMap((w) => w.records('assignment')).map((r) => r.at).filter((at) => at >= killedAt);
   let joinMaxStallMs: number | null = null;
   if (input.scenario !== 'restart') {
-    live.push(world.startWorker());
+    live.push(world.startWorker(input.victim.instance === null ? null : undefined));
     joinMaxStallMs = await waitSteady(world, live, input.timeoutMs);
   }
   const recoveryMs = owned.map((p) => recoveredAt.get(p)! - killedAt);
+  const victimMemberId = input.victim.records('assignment').map((r) => String(r.fields.memberId)).pop() ?? null;
+  const removedMembers = live.slice(1).flatMap((w) => w.records('previous incarnation removed from the group')).flatMap((r) => r.fields.members as string[]);
   return {
     live,
     result: {
       round: input.round, scenario: input.scenario, victim: input.victim.name, partitions: owned, recoveryMs,
       claimMs: owned.map((p) => (claimAt.get(p) ?? Number.NaN) - killedAt),
       maxRecoveryMs: Math.max(...recoveryMs), detectMs: assignments.length > 0 ? Math.min(...assignments) - killedAt : null,
-      othersMaxStallMs: othersMaxStall, joinMaxStallMs,
+      othersMaxStallMs: othersMaxStall, joinMaxStallMs, victimMemberId, removedMembers,
     },
   };
 }

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { createLogger } from '../src/runtime/logger.ts';
 import { killAndMeasure, type RoundResult, type Scenario, waitSteady } from './recovery-rounds.ts';
-import { median, type RecoveryReport, TARGET_MAX_RECOVERY_MS } from './recovery-report.ts';
+import { byScenario, median, type RecoveryReport, TARGET_MAX_RECOVERY_MS } from './recovery-report.ts';
 import { LiveTraffic } from './recovery-traffic.ts';
 import { PARTITIONS, RecoveryWorld } from './recovery-world.ts';
 
@@ -19,6 +19,10 @@ export interface RecoveryOptions {
   readonly eventsPerSecond: number;
   readonly keys: number;
   readonly seed: number;
+  /** The kill order; default failover, restart, graceful, round and round. */
+  readonly scenarios?: readonly Scenario[];
+  /** Start workers without kafka.instanceId (the behaviour before it existed), for comparison. */
+  readonly withoutInstanceIds?: boolean;
   /** Called with a line of progress. */
   readonly progress?: (line: string) => void;
 }
@@ -33,11 +37,13 @@ export async function runRecoveryBench(o: RecoveryOptions): Promise<RecoveryRepo
   const rounds: RoundResult[] = [];
   try {
     traffic.start();
-    let live = [world.startWorker(), world.startWorker()];
+    const first = o.withoutInstanceIds === true ? null : undefined;
+    let live = [world.startWorker(first), world.startWorker(first)];
     for (let round = 1; round <= o.kills; round += 1) {
       await waitSteady(world, live, 120_000);
       const [victim, survivor] = round % 2 === 1 ? [live[0]!, live[1]!] : [live[1]!, live[0]!];
-      const scenario = SCENARIOS[(round - 1) % SCENARIOS.length]!;
+      const order = o.scenarios ?? SCENARIOS;
+      const scenario = order[(round - 1) % order.length]!;
       o.progress?.(`kill ${round}/${o.kills} (${scenario}) of ${victim.name}`);
       const measured = await killAndMeasure(world, { round, scenario, victim, survivor, timeoutMs: 120_000 });
       rounds.push(measured.result);
@@ -69,13 +75,13 @@ async function buildReport(world: RecoveryWorld, traffic: LiveTraffic, rounds: r
   const maxMs = Math.max(...recoveries);
   return {
     recoveryP50Ms: median(recoveries), recoveryMaxMs: maxMs, detectP50Ms: detects.length > 0 ? median(detects) : null,
-    gracefulMaxMs: graceful.length > 0 ? Math.max(...graceful) : null,
+    gracefulMaxMs: graceful.length > 0 ? Math.max(...graceful) : null, byScenario: byScenario(rounds),
     kills: killed.length, movedPartitions: recoveries.length, rounds,
     exact: mismatches.length === 0, mismatchedKeys: mismatches.length, mismatchExamples: mismatches.slice(0, 10),
     keys: traffic.counts.size, eventsSent: traffic.sent, duplicatesSent: traffic.duplicates,
     settings: {
       rate: o.eventsPerSecond, keys: o.keys, partitions: PARTITIONS, sessionTimeoutMs: world.config.kafka.sessionTimeoutMs,
-      heartbeatIntervalMs: world.config.kafka.heartbeatIntervalMs, node: process.version,
+      heartbeatIntervalMs: world.config.kafka.heartbeatIntervalMs, instanceIds: o.withoutInstanceIds === true ? 'no' : 'yes', node: process.version,
     },
     target: { maxRecoveryMs: TARGET_MAX_RECOVERY_MS }, targetMet: maxMs <= TARGET_MAX_RECOVERY_MS,
     measuredAt: new Date().toISOString(),

@@ -33,11 +33,14 @@ export interface Positions {
 
 export class RecoveryWorker {
   readonly name: string;
+  /** Its kafka.instanceId (a pod's name), or null when started without one. */
+  readonly instance: string | null;
   readonly logFile: string;
   readonly child: Child;
 
-  constructor(name: string, logFile: string, child: Child) {
+  constructor(name: string, instance: string | null, logFile: string, child: Child) {
     this.name = name;
+    this.instance = instance;
     this.logFile = logFile;
     this.child = child;
   }
@@ -109,20 +112,28 @@ export class RecoveryWorld {
     return this.#producer;
   }
 
-  startWorker(): RecoveryWorker {
+  /**
+   * Starts a worker. `instance`: the kafka.instanceId it runs under — a new pod's name by
+   * default, the killed worker's to model a container restarted in its pod, null for none
+   * (workers then wait for a dead member's session like before instance ids existed).
+   */
+  startWorker(instance?: string | null): RecoveryWorker {
     this.#sequence += 1;
     const name = `worker-${this.#sequence}`;
     const logFile = join(this.#logDir, `${name}.log`);
+    const id = instance === undefined ? `pod-${this.#sequence}` : instance;
     const env = {
+      ...(id === null ? {} : { RISKSTREAM_KAFKA_INSTANCE_ID: id }),
       RISKSTREAM_KAFKA_TOPIC_PREFIX: this.config.kafka.topicPrefix,
       RISKSTREAM_REDIS_KEY_PREFIX: this.config.redis.keyPrefix,
       RISKSTREAM_OBSERVABILITY_METRICS_PORT: '0',
       RISKSTREAM_OBSERVABILITY_LOG_LEVEL: 'info',
     };
     const args = ['--pipeline', 'counter', '--topic', INPUT, '--group', this.group];
-    const child = new Child('src/cli/worker.ts', env, logFile, { args });
+    // plain: the container's command (Node's type stripping, no loader), so start-up is as in a pod
+    const child = new Child('src/cli/worker.ts', env, logFile, { args, plain: true });
     child.start();
-    const worker = new RecoveryWorker(name, logFile, child);
+    const worker = new RecoveryWorker(name, id, logFile, child);
     this.#workers.push(worker);
     return worker;
   }

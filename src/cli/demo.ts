@@ -98,12 +98,16 @@ async function waitForApi(): Promise<void> {
 await ensureTopics(config, topics(config.kafka.topicPrefix), { logger });
 const key = await createKey();
 start('api', ['src/cli/api.ts']);
+// Each worker's name is its kafka.instanceId, as a pod's is: a worker left dead by an earlier run
+// that was killed is removed from its group when its successor starts, not after its session.
+const worker = (name: string, pipeline: string, port: number) =>
+  start(name, ['src/cli/worker.ts', '--pipeline', pipeline], { RISKSTREAM_OBSERVABILITY_METRICS_PORT: String(port), RISKSTREAM_KAFKA_INSTANCE_ID: name });
 for (let i = 0; i < workers; i += 1) {
-  start(`worker-merchant-${i}`, ['src/cli/worker.ts', '--pipeline', 'merchant'], { RISKSTREAM_OBSERVABILITY_METRICS_PORT: String(9464 + i) });
-  start(`worker-user-${i}`, ['src/cli/worker.ts', '--pipeline', 'user'], { RISKSTREAM_OBSERVABILITY_METRICS_PORT: String(9464 + workers + i) });
+  worker(`worker-merchant-${i}`, 'merchant', 9464 + i);
+  worker(`worker-user-${i}`, 'user', 9464 + workers + i);
 }
 // One history writer (risk.scores → Cassandra): it batches up to 250 ms of scores.
-start('worker-history', ['src/cli/worker.ts', '--pipeline', 'history'], { RISKSTREAM_OBSERVABILITY_METRICS_PORT: String(9464 + 2 * workers) });
+worker('worker-history', 'history', 9464 + 2 * workers);
 // The lake and the batch layer: every accepted event to bronze Parquet, and the jobs that read it.
 start('archiver', ['src/cli/archiver.ts'], { RISKSTREAM_OBSERVABILITY_METRICS_PORT: String(9464 + 2 * workers + 1) });
 start('batch', ['src/cli/batch.ts'], { RISKSTREAM_OBSERVABILITY_METRICS_PORT: String(9464 + 2 * workers + 2) });

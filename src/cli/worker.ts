@@ -107,7 +107,8 @@ const fatal = (err: unknown) => {
   void lifecycle.stop('fatal').finally(() => process.exit(1));
 };
 const source = new KafkaSource({
-  brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-worker`, groupId: group, topic, host,
+  brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-worker`,
+  ...(config.kafka.instanceId === '' ? {} : { instanceId: config.kafka.instanceId }), groupId: group, topic, host,
   sessionTimeoutMs: config.kafka.sessionTimeoutMs, heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
   // A pipeline may ask for longer fetches (the history writer batches for Cassandra).
   fetchMaxWaitMs: pipeline.input.fetch?.maxWaitMs ?? config.kafka.fetchMaxWaitMs, fetchMinBytes: pipeline.input.fetch?.minBytes ?? config.kafka.fetchMinBytes,

@@ -14,6 +14,14 @@ const kafka = z.strictObject({
   brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']),
   /** Client id prefix; the process name is appended. */
   clientId: z.string().min(1).default('riskstream'),
+  /**
+   * A stable name of this process across restarts, unique among the live members of its group:
+   * a pod's name (deploy/k8s sets it from metadata.name, which a container restart keeps). A
+   * worker with one joins as `<clientId>-worker-<instanceId>` and, before joining, removes a
+   * member of that client id left by its killed predecessor instead of waiting for its session
+   * to time out (adapters/kafka/group-evict.ts). Empty (the default): no such removal.
+   */
+  instanceId: z.string().regex(/^([A-Za-z0-9][A-Za-z0-9._-]{0,99})?$/, 'letters, digits, dot, underscore, hyphen; 100 at most').default(''),
   /** Prefix for every topic name, so tests and tenants can share a cluster. */
   topicPrefix: z.string().default(''),
   /** Consumer session timeout. 10 s keeps failover of a killed worker well inside 15 s. */

@@ -31,10 +31,36 @@ describe('recovery benchmark on the local stack', () => {
         expect(round.detectMs).not.toBeNull();
         expect(round.maxRecoveryMs).toBeGreaterThanOrEqual(round.detectMs!);
       }
+      // the failover's replacement is a new pod; the restart's has the victim's instance id
+      expect(report.rounds[0]!.removedMembers).toEqual([]);
+      expect(report.rounds[1]!.removedMembers).toEqual([report.rounds[1]!.victimMemberId]);
       expect(report.movedPartitions).toBe(report.rounds.reduce((n, r) => n + r.partitions.length, 0));
       expect(report.eventsSent).toBeGreaterThan(1_000);
       expect(report.duplicatesSent).toBeGreaterThan(0);
       expect(report.mismatchExamples).toEqual([]);
+      expect(report.exact).toBe(true);
+    } finally {
+      process.env = previous;
+    }
+  }, 300_000);
+
+  it('a worker restarted under its instance id removes its dead predecessor instead of waiting for its session', async () => {
+    const previous = { ...process.env };
+    // A session far longer than start-up: without the removal nothing could move before it ends.
+    process.env.RISKSTREAM_KAFKA_SESSION_TIMEOUT_MS = '45000';
+    process.env.RISKSTREAM_KAFKA_HEARTBEAT_INTERVAL_MS = '1000';
+    try {
+      const id = `recovery_restart_${Date.now().toString(36)}`;
+      const report = await runRecoveryBench({
+        id, logDir: join(REPO_ROOT, '.stack', 'tmp', 'bench', id), kills: 1, scenarios: ['restart'], eventsPerSecond: 400, keys: 2_000, seed: 9,
+      });
+      const [round] = report.rounds;
+      expect(round!.scenario).toBe('restart');
+      expect(round!.victimMemberId).toMatch(/^riskstream-worker-pod-\d+-/);
+      expect(round!.removedMembers).toEqual([round!.victimMemberId]);
+      expect(round!.partitions.length).toBeGreaterThan(0);
+      // the coordinator would have kept the dead member for 45 s
+      expect(round!.maxRecoveryMs).toBeLessThan(45_000);
       expect(report.exact).toBe(true);
     } finally {
       process.env = previous;

@@ -1,14 +1,17 @@
-import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { ActorHost } from '../../runtime/host.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { InputRecord } from '../../runtime/source.ts';
 import { Mailboxes } from '../../runtime/mailbox.ts';
 import { kafkaClient } from './client.ts';
+import { removePreviousIncarnations } from './group-evict.ts';
 
 
 export interface KafkaSourceOptions<M> {
   readonly brokers: readonly string[];
   readonly clientId: string;
+  /** kafka.instanceId: joins as `<clientId>-<instanceId>` and first removes a dead predecessor of that id. */
+  readonly instanceId?: string;
   readonly groupId: string;
   /** Physical topic name (prefix applied). */
   readonly topic: string;
@@ -40,6 +43,8 @@ export interface KafkaSourceOptions<M> {
 export class KafkaSource<M> {
   readonly #options: KafkaSourceOptions<M>;
   readonly #consumer: Consumer;
+  readonly #kafka: Kafka;
+  readonly #clientId: string;
   readonly #log: Logger;
   readonly #mailboxes: Mailboxes<M>;
   /** Last offset committed to Kafka per partition, so unchanged ones are not sent again. */
@@ -49,7 +54,9 @@ export class KafkaSource<M> {
   constructor(options: KafkaSourceOptions<M>) {
     this.#options = options;
     this.#log = options.logger.child({ component: 'kafka-source', topic: options.topic, group: options.groupId });
-    const kafka = kafkaClient({ clientId: options.clientId, brokers: options.brokers, logger: options.logger });
+    this.#clientId = options.instanceId === undefined ? options.clientId : `${options.clientId}-${options.instanceId}`;
+    const kafka = kafkaClient({ clientId: this.#clientId, brokers: options.brokers, logger: options.logger });
+    this.#kafka = kafka;
     this.#consumer = kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs,
@@ -86,6 +93,7 @@ export class KafkaSource<M> {
   }
 
   async start(): Promise<void> {
+    if (this.#options.instanceId !== undefined) await removePreviousIncarnations(this.#kafka, this.#options.groupId, this.#clientId, this.#log);
     await this.#consumer.connect();
     await this.#consumer.subscribe({ topics: [this.#options.topic], fromBeginning: true });
     await this.#consumer.run({

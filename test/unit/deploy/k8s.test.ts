@@ -107,6 +107,12 @@ describe('deploy/k8s', () => {
       expect(heap + 3 * semi + 128).toBeLessThanOrEqual(mib(container!.resources!.limits!.memory!));
     });
 
+    it(`${name}: a worker's instance id is its pod's name, which a container restart keeps`, () => {
+      const entry = (container!.env ?? []).find((e) => e.name === 'RISKSTREAM_KAFKA_INSTANCE_ID') as { valueFrom?: unknown } | undefined;
+      if (name.startsWith('riskstream-worker-')) expect(entry?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+      else expect(entry).toBeUndefined();
+    });
+
     it(`${name}: has a PodDisruptionBudget selecting its pods`, () => {
       const pdb = of('PodDisruptionBudget').find((p) => p.metadata.name === name);
       expect(pdb?.spec).toMatchObject({ maxUnavailable: 1, selector: { matchLabels: template.metadata.labels } });

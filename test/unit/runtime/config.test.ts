@@ -24,4 +24,12 @@ describe('loadConfig environment', () => {
     expect(config.kafka.fetchMinBytes).toBe(65_536);
     expect(loadConfig({}).runtime.outboxAckIntervalMs).toBe(50);
   });
+
+  it('reads an instance id that can be part of a Kafka client id, empty by default', () => {
+    expect(loadConfig({}).kafka.instanceId).toBe('');
+    expect(loadConfig({ RISKSTREAM_KAFKA_INSTANCE_ID: 'riskstream-worker-user-7f9c-x2k' }).kafka.instanceId).toBe('riskstream-worker-user-7f9c-x2k');
+    expect(() => loadConfig({ RISKSTREAM_KAFKA_INSTANCE_ID: 'pod 1' })).toThrow(/kafka\.instanceId/);
+    expect(() => loadConfig({ RISKSTREAM_KAFKA_INSTANCE_ID: '-x' })).toThrow(/kafka\.instanceId/);
+    expect(() => loadConfig({ RISKSTREAM_KAFKA_INSTANCE_ID: 'x'.repeat(101) })).toThrow(/kafka\.instanceId/);
+  });
 });
